@@ -1,0 +1,227 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"envoi/internal/database"
+	"envoi/internal/fault"
+	"envoi/internal/rights"
+	"envoi/internal/user"
+)
+
+// ID identifies an account.
+type ID int64
+
+// Account is a tenant: everything in it is shared by its members.
+type Account struct {
+	ID        ID
+	Name      string
+	Language  string
+	Timezone  string
+	MaxUsers  *int64 // plan limit set by operators; nil is unlimited
+	CreatedAt time.Time
+	Version   int64
+}
+
+// Status of a membership.
+type Status string
+
+const (
+	Invited   Status = "invited"
+	Active    Status = "active"
+	Suspended Status = "suspended"
+)
+
+// Member is a person's membership of an account.
+type Member struct {
+	AccountID ID
+	UserID    user.ID
+	Owner     bool
+	Status    Status
+	Rights    rights.Set
+	Version   int64
+}
+
+// New is what creating an account needs: its name and its administrator.
+type New struct {
+	Name     string
+	Language string
+	Timezone string
+	Admin    user.New
+}
+
+// Service holds account use cases.
+type Service struct {
+	DB  *database.DB
+	Now func() time.Time
+}
+
+// Create makes an account and its administrator in one transaction. When
+// the administrator's email already belongs to a person (agency case), that
+// person becomes the owner and their password is left unchanged.
+func (s *Service) Create(ctx context.Context, n New) (Account, user.User, error) {
+	var acc Account
+	var admin user.User
+	err := s.DB.InTx(ctx, func(q database.Querier) error {
+		var err error
+		acc, admin, err = Create(ctx, q, n, s.Now())
+		return err
+	})
+	return acc, admin, err
+}
+
+// Create is Service.Create within the caller's transaction (first-run setup
+// consumes its token in the same one).
+func Create(ctx context.Context, q database.Querier, n New, now time.Time) (Account, user.User, error) {
+	name := strings.TrimSpace(n.Name)
+	if name == "" {
+		return Account{}, user.User{}, fault.Invalidf("name", "is required")
+	}
+	if len(name) > 200 {
+		return Account{}, user.User{}, fault.Invalidf("name", "must be at most 200 characters")
+	}
+	lang, err := user.NormalizeLanguage(n.Language)
+	if err != nil {
+		return Account{}, user.User{}, err
+	}
+	tz := strings.TrimSpace(n.Timezone)
+	if tz == "" {
+		tz = "Europe/Paris"
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return Account{}, user.User{}, fault.Invalidf("timezone", "%q is not a known time zone", tz)
+	}
+	email, err := user.NormalizeEmail("admin_email", n.Admin.Email)
+	if err != nil {
+		return Account{}, user.User{}, err
+	}
+	admin, err := user.ByEmail(ctx, q, email)
+	if fault.Is(err, fault.NotFound) {
+		if n.Admin.Language == "" {
+			n.Admin.Language = lang
+		}
+		admin, err = user.Create(ctx, q, n.Admin, now)
+	}
+	if err != nil {
+		return Account{}, user.User{}, err
+	}
+	id, err := database.NewID(ctx, q)
+	if err != nil {
+		return Account{}, user.User{}, err
+	}
+	acc := Account{ID: ID(id), Name: name, Language: lang, Timezone: tz, CreatedAt: now, Version: 1}
+	if _, err := q.Exec(ctx, `INSERT INTO accounts (id, name, language, timezone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		acc.ID, acc.Name, acc.Language, acc.Timezone, now.UnixMilli()); err != nil {
+		return Account{}, user.User{}, fmt.Errorf("create account: %w", err)
+	}
+	if err := AddMember(ctx, q, Member{AccountID: acc.ID, UserID: admin.ID, Owner: true, Status: Active, Rights: rights.All()}, now); err != nil {
+		return Account{}, user.User{}, err
+	}
+	return acc, admin, nil
+}
+
+// AddMember inserts a membership.
+func AddMember(ctx context.Context, q database.Querier, m Member, now time.Time) error {
+	b, err := json.Marshal(m.Rights)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO members (account_id, user_id, owner, status, rights, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)`, m.AccountID, m.UserID, m.Owner, string(m.Status), string(b), now.UnixMilli())
+	if fault.Is(err, fault.Conflict) {
+		return fault.Invalidf("email", "this person is already a member of the account")
+	}
+	return err
+}
+
+const accountColumns = `id, name, language, timezone, max_users, created_at, version`
+
+func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
+	var a Account
+	var maxUsers sql.NullInt64
+	var created int64
+	if err := row.Scan(&a.ID, &a.Name, &a.Language, &a.Timezone, &maxUsers, &created, &a.Version); err != nil {
+		return Account{}, err
+	}
+	if maxUsers.Valid {
+		a.MaxUsers = &maxUsers.Int64
+	}
+	a.CreatedAt = time.UnixMilli(created)
+	return a, nil
+}
+
+// Get loads an account.
+func Get(ctx context.Context, q database.Querier, id ID) (Account, error) {
+	a, err := scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, fault.Notf("account not found")
+	}
+	return a, err
+}
+
+// ForUser lists the accounts where a person is an active member, by name.
+func ForUser(ctx context.Context, q database.Querier, uid user.ID) ([]Account, error) {
+	rows, err := q.Query(ctx, `SELECT a.id, a.name, a.language, a.timezone, a.max_users, a.created_at, a.version
+		FROM members m JOIN accounts a ON a.id = m.account_id
+		WHERE m.user_id = $1 AND m.status = 'active' ORDER BY a.name, a.id`, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// GetMember loads a person's membership of an account.
+func GetMember(ctx context.Context, q database.Querier, accountID ID, uid user.ID) (Member, error) {
+	var m Member
+	var status, rightsJSON string
+	err := q.QueryRow(ctx, `SELECT account_id, user_id, owner, status, rights, version FROM members WHERE account_id = $1 AND user_id = $2`,
+		accountID, uid).Scan(&m.AccountID, &m.UserID, &m.Owner, &status, &rightsJSON, &m.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Member{}, fault.Notf("user not found")
+	}
+	if err != nil {
+		return Member{}, err
+	}
+	m.Status = Status(status)
+	if err := json.Unmarshal([]byte(rightsJSON), &m.Rights); err != nil {
+		return Member{}, fmt.Errorf("member %d/%d rights: %w", accountID, uid, err)
+	}
+	return m, nil
+}
+
+// ActorFor builds the actor of a person acting in an account, possibly
+// through a key with narrower rights. A suspended or missing membership is
+// Unauthenticated: sessions and keys stop working at once. Invited members
+// may act through a key (SPEC §1.2).
+func ActorFor(ctx context.Context, q database.Querier, accountID ID, u user.User, keyID int64, narrow *rights.Set) (rights.Actor, error) {
+	m, err := GetMember(ctx, q, accountID, u.ID)
+	if fault.Is(err, fault.NotFound) || (err == nil && m.Status == Suspended) {
+		return rights.Actor{}, fault.New(fault.Unauthenticated, "you no longer have access to this account").WithKey("error.no_access")
+	}
+	if err != nil {
+		return rights.Actor{}, err
+	}
+	set := m.Rights
+	if m.Owner {
+		set = rights.All()
+	}
+	if narrow != nil {
+		set = set.Narrow(*narrow)
+	}
+	return rights.Actor{AccountID: int64(accountID), UserID: int64(u.ID), KeyID: keyID, Owner: m.Owner, Rights: set, Name: u.Name()}, nil
+}
