@@ -36,7 +36,7 @@ type Service struct {
 	Now      func() time.Time
 }
 
-var errWrongCredentials = fault.New(fault.Unauthenticated, "wrong email or password").WithKey("login.wrong")
+var errWrongCredentials = fault.New(fault.Unauthenticated, "wrong email or password").WithKey("login.wrong_credentials")
 
 // Login checks a password and opens a session in the person's first
 // account. It returns the cookie token.

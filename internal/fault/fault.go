@@ -25,18 +25,21 @@ const (
 	Rule
 	TooMany
 	Unavailable
+	// MethodNotAllowed is a known path called with the wrong method.
+	MethodNotAllowed
 )
 
 var kindCodes = [...]string{
-	Internal:        "internal",
-	Invalid:         "invalid",
-	Unauthenticated: "unauthenticated",
-	Forbidden:       "forbidden",
-	NotFound:        "not_found",
-	Conflict:        "conflict",
-	Rule:            "rule",
-	TooMany:         "too_many",
-	Unavailable:     "unavailable",
+	Internal:         "internal",
+	Invalid:          "invalid",
+	Unauthenticated:  "unauthenticated",
+	Forbidden:        "forbidden",
+	NotFound:         "not_found",
+	Conflict:         "conflict",
+	Rule:             "rule",
+	TooMany:          "too_many",
+	Unavailable:      "unavailable",
+	MethodNotAllowed: "method_not_allowed",
 }
 
 // Code is the stable machine-readable name of the kind, used in API errors.
@@ -52,10 +55,11 @@ func (k Kind) String() string { return k.Code() }
 // Error is a classified error.
 type Error struct {
 	Kind    Kind
-	Field   string // the input field at fault, if any
-	Key     string // i18n key for the message, if any
-	Message string // English message, safe to show unless Kind is Internal
-	Err     error  // the cause, for logs
+	Field   string         // the input field at fault, if any
+	Key     string         // i18n key for the message, if any
+	Args    map[string]any // values for the translated message (e.g. Count)
+	Message string         // English message, safe to show unless Kind is Internal
+	Err     error          // the cause, for logs
 }
 
 func (e *Error) Error() string {
@@ -97,6 +101,9 @@ func Notf(format string, args ...any) *Error {
 
 // WithKey attaches an i18n key to a fault and returns it.
 func (e *Error) WithKey(key string) *Error { e.Key = key; return e }
+
+// WithArgs attaches values for the translated message and returns it.
+func (e *Error) WithArgs(args map[string]any) *Error { e.Args = args; return e }
 
 // KindOf returns the kind of the first fault in err's chain, Internal if none.
 func KindOf(err error) Kind {

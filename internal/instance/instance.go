@@ -89,8 +89,14 @@ func IssueSetupToken(ctx context.Context, db *database.DB) (string, error) {
 	return token, nil
 }
 
-// CheckSetupToken verifies a setup token without consuming it.
+// CheckSetupToken verifies a setup token without consuming it. Once any
+// account exists (made by the CLI, say) the link is dead.
 func CheckSetupToken(ctx context.Context, q database.Querier, token string) error {
+	if need, err := NeedsSetup(ctx, q); err != nil {
+		return err
+	} else if !need {
+		return fault.New(fault.NotFound, "this setup link is not valid (it may have been used already)").WithKey("setup.invalid_link")
+	}
 	var want string
 	err := q.QueryRow(ctx, `SELECT value FROM instance WHERE key = $1`, keySetupToken).Scan(&want)
 	if errors.Is(err, sql.ErrNoRows) || token == "" {

@@ -61,7 +61,7 @@ func (t *Throttle) Allow(ip, email string, now time.Time) error {
 		ipr.CancelAt(now)
 		emr.CancelAt(now)
 		minutes := int(math.Ceil(wait.Minutes()))
-		return (&fault.Error{Kind: fault.TooMany, Key: "login.too_many",
+		return (&fault.Error{Kind: fault.TooMany, Key: "login.too_many_attempts", Args: map[string]any{"Count": minutes},
 			Message: "too many login attempts, try again in " + plural(minutes, "minute")})
 	}
 	return nil

@@ -150,3 +150,13 @@ func SetLanguage(ctx context.Context, q database.Querier, id ID, lang string, no
 	_, err = q.Exec(ctx, `UPDATE users SET language = $1, updated_at = $2, version = version + 1 WHERE id = $3`, l, now.UnixMilli(), id)
 	return err
 }
+
+// SetPassword checks and stores a new password.
+func SetPassword(ctx context.Context, q database.Querier, id ID, pw string, now time.Time) error {
+	if err := CheckPassword(pw); err != nil {
+		return err
+	}
+	_, err := q.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3`,
+		HashPassword(pw), now.UnixMilli(), id)
+	return err
+}

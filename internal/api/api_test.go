@@ -1,0 +1,265 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"envoi/internal/account"
+	"envoi/internal/api"
+	"envoi/internal/auth"
+	"envoi/internal/database"
+	"envoi/internal/dbtest"
+	"envoi/internal/instance"
+	"envoi/internal/rights"
+	"envoi/internal/server"
+	"envoi/internal/user"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type env struct {
+	t    *testing.T
+	db   *database.DB
+	api  *api.API
+	auth *auth.Service
+	srv  *httptest.Server
+	now  time.Time
+}
+
+func newEnv(t *testing.T, db *database.DB) *env {
+	t.Helper()
+	secret, err := instance.Secret(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, now: time.Now()}
+	clock := func() time.Time { return e.now }
+	e.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: clock}
+	e.api = api.New(api.Deps{Auth: e.auth, Now: clock})
+	mux := http.NewServeMux()
+	e.api.Register(mux)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := server.Handler(server.HandlerConfig{App: mux, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// account makes an account and returns it with its administrator's key.
+func (e *env) account(name, email string) (account.Account, string) {
+	e.t.Helper()
+	ctx := context.Background()
+	acc, _, err := (&account.Service{DB: e.db, Now: time.Now}).Create(ctx, account.New{Name: name, Admin: user.New{Email: email, Password: "long enough password"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key, _, err := e.auth.CreateKey(ctx, acc.ID, email, "test", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acc, key
+}
+
+// member adds a person with the given rights to acc and returns their key.
+func (e *env) member(acc account.Account, email string, set rights.Set) string {
+	e.t.Helper()
+	ctx := context.Background()
+	err := e.db.InTx(ctx, func(q database.Querier) error {
+		u, err := user.Create(ctx, q, user.New{Email: email}, time.Now())
+		if err != nil {
+			return err
+		}
+		return account.AddMember(ctx, q, account.Member{AccountID: acc.ID, UserID: u.ID, Status: account.Active, Rights: set}, time.Now())
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key, _, err := e.auth.CreateKey(ctx, acc.ID, email, "test", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key
+}
+
+func (e *env) do(method, path, key, body string) (int, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestMeWithAKey(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		acc, key := e.account("Acme", "alice@example.com")
+		status, body := e.do("GET", "/api/v1/me", key, "")
+		if status != 200 {
+			t.Fatalf("status %d: %v", status, body)
+		}
+		u := body["user"].(map[string]any)
+		a := body["account"].(map[string]any)
+		r := body["rights"].(map[string]any)
+		if u["email"] != "alice@example.com" || a["name"] != "Acme" || a["id"] != float64(acc.ID) || r["invoices"] != "approver" {
+			t.Fatalf("me = %v", body)
+		}
+	})
+}
+
+func TestAuthenticationFailures(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		_, key := e.account("Acme", "alice@example.com")
+		tests := []struct {
+			name, header string
+			want         int
+		}{
+			{"no header", "", 401},
+			{"wrong key", "Bearer envoi_notakey", 401},
+			{"basic scheme", "Basic " + key, 401},
+			{"right key", "Bearer " + key, 200},
+			{"scheme in lower case", "bearer " + key, 200},
+		}
+		for _, tt := range tests {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/me", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]map[string]string
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
+			}
+			if tt.want == 401 && (body["error"]["code"] != "unauthenticated" || body["error"]["message"] == "") {
+				t.Errorf("%s: error body %v", tt.name, body)
+			}
+		}
+	})
+}
+
+func TestUnknownRouteIsAJSON404(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		_, key := e.account("Acme", "alice@example.com")
+		status, body := e.do("GET", "/api/v1/nothing-here", key, "")
+		if status != 404 || body["error"].(map[string]any)["code"] != "not_found" {
+			t.Fatalf("got %d %v", status, body)
+		}
+	})
+}
+
+func TestOpenAPIListsEveryRoute(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		status, doc := e.do("GET", "/api/v1/openapi.json", "", "")
+		if status != 200 || doc["openapi"] != "3.1.0" {
+			t.Fatalf("got %d %v", status, doc)
+		}
+		paths := doc["paths"].(map[string]any)
+		for _, rt := range e.api.Routes() {
+			method, path, _ := strings.Cut(rt.Pattern, " ")
+			ops, ok := paths[path].(map[string]any)
+			if !ok || ops[strings.ToLower(method)] == nil {
+				t.Errorf("OpenAPI misses %s", rt.Pattern)
+			}
+		}
+	})
+}
+
+// pathFixtures gives, per route pattern with parameters, a request path
+// naming an object of account A. Isolation is checked with account B's key.
+// A route with parameters and no fixture fails the matrix test.
+func pathFixtures(e *env, acc account.Account) map[string]string {
+	return map[string]string{}
+}
+
+// TestRightsMatrix walks every API route with every level of its category
+// (SPEC §2.3) and with a foreign account's key: a route without a declared
+// access fails here.
+func TestRightsMatrix(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		accA, _ := e.account("Alpha", "owner-a@example.com")
+		_, keyB := e.account("Beta", "owner-b@example.com")
+		fixtures := pathFixtures(e, accA)
+		keys := map[rights.Category]map[rights.Level]string{}
+		for _, c := range rights.Categories {
+			keys[c] = map[rights.Level]string{}
+			for _, l := range rights.Levels {
+				keys[c][l] = e.member(accA, fmt.Sprintf("%s-%s@example.com", c, l), rights.Set{c: l})
+			}
+		}
+		for _, rt := range e.api.Routes() {
+			method, path, _ := strings.Cut(rt.Pattern, " ")
+			if strings.Contains(path, "{") {
+				p, ok := fixtures[rt.Pattern]
+				if !ok {
+					t.Errorf("%s: no fixture in pathFixtures for the isolation walk", rt.Pattern)
+					continue
+				}
+				path = p
+			}
+			switch rt.Access {
+			case api.Public:
+				if status, _ := e.do(method, path, "", ""); status == 401 || status == 403 {
+					t.Errorf("%s is public but answered %d", rt.Pattern, status)
+				}
+			case api.Authenticated:
+				if status, _ := e.do(method, path, "", ""); status != 401 {
+					t.Errorf("%s without a key: %d, want 401", rt.Pattern, status)
+				}
+				if status, _ := e.do(method, path, keys[rights.Contacts][rights.None], ""); status == 401 || status == 403 {
+					t.Errorf("%s with a member without rights: %d", rt.Pattern, status)
+				}
+			case api.Member:
+				if !rt.Category.Valid() || rt.Level == rights.None {
+					t.Errorf("%s: member route without a category and level", rt.Pattern)
+					continue
+				}
+				if status, _ := e.do(method, path, "", ""); status != 401 {
+					t.Errorf("%s without a key: %d, want 401", rt.Pattern, status)
+				}
+				for _, l := range rights.Levels {
+					status, body := e.do(method, path, keys[rt.Category][l], "{}")
+					if forbidden := l < rt.Level; forbidden != (status == 403) {
+						t.Errorf("%s with %s=%s: status %d (%v)", rt.Pattern, rt.Category, l, status, body)
+					}
+				}
+				if strings.Contains(rt.Pattern, "{") {
+					if status, _ := e.do(method, path, keyB, "{}"); status != 404 {
+						t.Errorf("%s with a foreign account's key: %d, want 404", rt.Pattern, status)
+					}
+				}
+			default:
+				t.Errorf("%s: no access declared", rt.Pattern)
+			}
+		}
+	})
+}
