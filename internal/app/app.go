@@ -20,9 +20,9 @@ import (
 	"envoi/internal/config"
 	"envoi/internal/database"
 	"envoi/internal/fault"
+	"envoi/internal/i18n"
 	"envoi/internal/instance"
 	"envoi/internal/server"
-	"envoi/internal/i18n"
 	"envoi/internal/user"
 	"envoi/internal/web"
 
