@@ -159,6 +159,8 @@ type Actor struct {
 	Owner     bool  // the account's administrator
 	Rights    Set
 	Name      string // for history and "modified by X"
+	IP        string // where the action came from, for history
+	UserAgent string
 }
 
 // Level returns the actor's level in c; the owner is approver everywhere,
