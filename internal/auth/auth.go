@@ -11,6 +11,7 @@ import (
 	"envoi/internal/account"
 	"envoi/internal/database"
 	"envoi/internal/fault"
+	"envoi/internal/history"
 	"envoi/internal/instance"
 	"envoi/internal/rights"
 	"envoi/internal/user"
@@ -53,12 +54,25 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 	if err != nil {
 		return "", err
 	}
-	if !user.VerifyPassword(u.PasswordHash, password) {
-		return "", errWrongCredentials
-	}
 	accounts, err := account.ForUser(ctx, s.DB.Read(), u.ID)
 	if err != nil {
 		return "", err
+	}
+	if !user.VerifyPassword(u.PasswordHash, password) {
+		// A failed login is a security event in every account of the person.
+		err := s.DB.InTx(ctx, func(q database.Querier) error {
+			for _, acc := range accounts {
+				by := rights.Actor{AccountID: int64(acc.ID), UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
+				if err := history.Record(ctx, q, by, "login.failed", rights.Users, userObject(u), nil, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		return "", errWrongCredentials
 	}
 	if len(accounts) == 0 && !u.Operator {
 		return "", fault.New(fault.Unauthenticated, "your access has been suspended or removed").WithKey("error.no_access")
@@ -70,7 +84,11 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent stri
 	var token string
 	err = s.DB.InTx(ctx, func(q database.Querier) error {
 		token, _, err = user.CreateSession(ctx, q, u.ID, accountID, ip, userAgent, now)
-		return err
+		if err != nil || accountID == 0 {
+			return err
+		}
+		by := rights.Actor{AccountID: accountID, UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
+		return history.Record(ctx, q, by, "login.succeeded", rights.Users, userObject(u), nil, now)
 	})
 	if err != nil {
 		return "", err
@@ -184,7 +202,11 @@ func (s *Service) Setup(ctx context.Context, token string, n account.New, ip, us
 			return err
 		}
 		sessionToken, _, err = user.CreateSession(ctx, q, admin.ID, int64(acc.ID), ip, userAgent, now)
-		return err
+		if err != nil {
+			return err
+		}
+		by := rights.Actor{AccountID: int64(acc.ID), UserID: int64(admin.ID), Name: admin.Name(), IP: ip, UserAgent: userAgent}
+		return history.Record(ctx, q, by, "account.create", rights.Settings, history.Object{Type: "account", ID: int64(acc.ID), Label: acc.Name}, nil, now)
 	})
 	return sessionToken, err
 }
@@ -206,7 +228,15 @@ func (s *Service) CreateKey(ctx context.Context, accountID account.ID, email, na
 			return fault.New(fault.Rule, "%s is suspended in account %d", email, accountID)
 		}
 		plaintext, key, err = s.Keys.Create(ctx, q, int64(accountID), u.ID, name, narrow, s.Now())
-		return err
+		if err != nil {
+			return err
+		}
+		by := rights.Actor{AccountID: int64(accountID), UserID: int64(u.ID), Name: u.Name(), IP: "cli", UserAgent: "envoi apikey create"}
+		return history.Record(ctx, q, by, "apikey.create", rights.Settings, history.Object{Type: "apikey", ID: key.ID, Label: key.Name + " (" + key.Prefix + "…)"}, nil, s.Now())
 	})
 	return plaintext, key, err
+}
+
+func userObject(u user.User) history.Object {
+	return history.Object{Type: "user", ID: int64(u.ID), Label: u.Name()}
 }

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"envoi/internal/database"
 	"envoi/internal/dbtest"
 	"envoi/internal/fault"
+	"envoi/internal/history"
 	"envoi/internal/instance"
 	"envoi/internal/rights"
 	"envoi/internal/user"
@@ -299,6 +301,32 @@ func TestSetupRejectsBadInputWithoutHalfCreating(t *testing.T) {
 		}
 		if err := instance.CheckSetupToken(ctx, db.Read(), token); err != nil {
 			t.Fatalf("failed setups consumed the token: %v", err)
+		}
+	})
+}
+
+func TestSecurityEventsAreInTheHistory(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		acc := f.account(t, "Acme", "alice@example.com")
+		f.auth.Login(ctx, "alice@example.com", "not the password", "192.0.2.7", "Firefox")
+		f.auth.Login(ctx, "alice@example.com", "correct horse battery", "192.0.2.7", "Firefox")
+		f.auth.CreateKey(ctx, acc.ID, "alice@example.com", "CRM", nil)
+		entries, _, err := history.List(ctx, db.Read(), int64(acc.ID), history.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Action+"@"+e.IP)
+		}
+		want := []string{"apikey.create@cli", "login.succeeded@192.0.2.7", "login.failed@192.0.2.7"}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("history = %v, want %v", got, want)
+		}
+		if n, err := history.Verify(ctx, db.Read(), int64(acc.ID)); err != nil || n != 3 {
+			t.Fatalf("verify: %d %v", n, err)
 		}
 	})
 }

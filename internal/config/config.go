@@ -15,12 +15,15 @@ import (
 
 // Built-in defaults, used when neither a flag nor an ENVOI_* variable is set.
 const (
-	DefaultDataDir          = "data"
-	DefaultAddr             = "127.0.0.1:8080"
-	DefaultSendRetryDelays  = "5m,30m"
-	DefaultLogFormat        = "text"
-	DefaultMaxBodyBytes     = 1 << 20
-	MaxSendRetries          = 2 // SPEC §7.5: at most 3 sending attempts
+	DefaultDataDir         = "data"
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultSendRetryDelays = "5m,30m"
+	DefaultLogFormat       = "text"
+	DefaultMaxBodyBytes    = 1 << 20
+	MaxSendRetries         = 2 // SPEC §7.5: at most 3 sending attempts
+)
+
+const (
 	redacted                = "xxxxx"
 	defaultMaxBodySetting   = "1MiB"
 	defaultLogLevelSetting  = "info"
@@ -199,6 +202,11 @@ func (c *Config) Validate() error {
 	switch {
 	case c.BaseURL == "" && addrOK:
 		c.BaseURL = "http://" + net.JoinHostPort(publicHost(host), port)
+		if base, ok := normalizeBaseURL(c.BaseURL); ok {
+			c.BaseURL = base
+		} else {
+			bad(settingAddr, "host %q cannot be used in a URL; set ENVOI_BASE_URL / --base-url", host)
+		}
 	case c.BaseURL != "":
 		if base, ok := normalizeBaseURL(c.BaseURL); ok {
 			c.BaseURL = base
@@ -425,9 +433,14 @@ func normalizeBaseURL(raw string) (string, bool) {
 		return "", false
 	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		// Port 0 is let through: it is what the default gives for
+		// --addr host:0 (a port picked at listen time).
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
 			return "", false
 		}
+	}
+	if h := u.Hostname(); strings.Contains(h, ":") && net.ParseIP(h) == nil {
+		return "", false
 	}
 	u.Host = strings.ToLower(u.Host)
 	return strings.TrimRight(u.String(), "/"), true
@@ -442,7 +455,7 @@ func parseSMTP(raw string) (SMTP, string) {
 	if u.Scheme != "smtp" {
 		return SMTP{}, fmt.Sprintf("must start with smtp://, as in %s, got %q", smtpURLExample, redactURL(raw))
 	}
-	if u.Opaque != "" || u.Hostname() == "" {
+	if h := u.Hostname(); u.Opaque != "" || h == "" || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
 		return SMTP{}, "needs a host, as in " + smtpURLExample
 	}
 	if u.Path != "" && u.Path != "/" {

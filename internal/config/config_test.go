@@ -115,6 +115,11 @@ func TestLoad(t *testing.T) {
 			want: with(func(c *Config) { c.Addr = "[::]:8080"; c.BaseURL = "http://localhost:8080" }),
 		},
 		{
+			name: "listen host is lower-cased in the default base URL",
+			args: []string{"--addr", "Envoi.Local:80"},
+			want: with(func(c *Config) { c.Addr = "Envoi.Local:80"; c.BaseURL = "http://envoi.local:80" }),
+		},
+		{
 			name: "IPv6 loopback listen address",
 			args: []string{"--addr", "[::1]:8081"},
 			want: with(func(c *Config) { c.Addr = "[::1]:8081"; c.BaseURL = "http://[::1]:8081" }),
@@ -201,6 +206,8 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`ENVOI_ADDR / --addr: port "http" is not a number from 0 to 65535`}},
 		{name: "addr port out of range", args: []string{"--addr", ":70000"},
 			want: []string{`ENVOI_ADDR / --addr: port "70000" is not a number from 0 to 65535`}},
+		{name: "addr host unusable in a URL", args: []string{"--addr", "a b:80"},
+			want: []string{`ENVOI_ADDR / --addr: host "a b" cannot be used in a URL; set ENVOI_BASE_URL / --base-url`}},
 		{name: "empty data dir", args: []string{"--data="},
 			want: []string{`ENVOI_DATA / --data: must not be empty`}},
 		{name: "unknown database scheme", env: map[string]string{"ENVOI_DATABASE_URL": "mysql://root@db/envoi"},

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,9 +106,16 @@ func PostgresURL(t testing.TB) string {
 	return WithDatabase(admin, name)
 }
 
-var tmplName string
+var (
+	tmplMu   sync.Mutex
+	tmplName string
+)
 
+// template returns the migrated template database, made once per test
+// binary; parallel callers wait for the first.
 func template(admin string) (string, error) {
+	tmplMu.Lock()
+	defer tmplMu.Unlock()
 	if tmplName != "" {
 		return tmplName, nil
 	}

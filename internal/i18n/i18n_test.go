@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"io/fs"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -222,4 +223,37 @@ func TestPrinterIsSafeForConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// usedKey finds catalogue keys written literally in envoi's code: keys on
+// faults (WithKey("…"), Key: "…") and translations in Go (T("…")) and in
+// templates ({{.T "…"}}).
+var usedKey = regexp.MustCompile(`(?:WithKey\(|Key:\s*|\bT\(|\.T\s+)"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"`)
+
+// A key attached to a fault or a page but absent from the catalogues would
+// show as "error.email_taken" on screen.
+func TestKeysUsedInCodeExist(t *testing.T) {
+	en := messages(t, English)
+	root := os.DirFS("..") // internal/
+	err := fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(name, "_test.go") || !(strings.HasSuffix(name, ".go") || strings.HasSuffix(name, ".html")) {
+			return nil
+		}
+		src, err := fs.ReadFile(root, name)
+		if err != nil {
+			return err
+		}
+		for _, m := range usedKey.FindAllSubmatch(src, -1) {
+			if _, ok := en[string(m[1])]; !ok {
+				t.Errorf("%s uses the key %q, which is not in the catalogues", name, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

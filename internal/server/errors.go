@@ -34,6 +34,8 @@ func Status(kind fault.Kind) int {
 		return http.StatusTooManyRequests
 	case fault.Unavailable:
 		return http.StatusServiceUnavailable
+	case fault.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	default:
 		return http.StatusInternalServerError
 	}
@@ -41,14 +43,15 @@ func Status(kind fault.Kind) int {
 
 // defaultMessages stand in for a fault that carries no message.
 var defaultMessages = map[fault.Kind]string{
-	fault.Invalid:         "invalid request",
-	fault.Unauthenticated: "authentication required",
-	fault.Forbidden:       "forbidden",
-	fault.NotFound:        "not found",
-	fault.Conflict:        "conflict",
-	fault.Rule:            "not allowed in the current state",
-	fault.TooMany:         "too many requests",
-	fault.Unavailable:     "service unavailable",
+	fault.Invalid:          "invalid request",
+	fault.Unauthenticated:  "authentication required",
+	fault.Forbidden:        "forbidden",
+	fault.NotFound:         "not found",
+	fault.Conflict:         "conflict",
+	fault.Rule:             "not allowed in the current state",
+	fault.TooMany:          "too many requests",
+	fault.Unavailable:      "service unavailable",
+	fault.MethodNotAllowed: "method not allowed",
 }
 
 // ErrorBody is the JSON error shape of SPEC §12: {"error": {...}}.

@@ -12,6 +12,19 @@ import (
 	"envoi/internal/fault"
 )
 
+// A kind added to fault without a line in Status would silently become a
+// 500 and be logged as an internal error.
+func TestEveryKindHasAStatus(t *testing.T) {
+	for k := fault.Internal + 1; k.Code() != fault.Internal.Code(); k++ {
+		if Status(k) == http.StatusInternalServerError {
+			t.Errorf("fault kind %q has no HTTP status in Status", k)
+		}
+		if defaultMessages[k] == "" {
+			t.Errorf("fault kind %q has no default message", k)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	tests := []struct {
 		kind fault.Kind
@@ -25,6 +38,7 @@ func TestStatus(t *testing.T) {
 		{fault.Rule, 422},
 		{fault.TooMany, 429},
 		{fault.Unavailable, 503},
+		{fault.MethodNotAllowed, 405},
 		{fault.Internal, 500},
 		{fault.Kind(99), 500}, // an unknown kind is treated as internal
 	}

@@ -86,7 +86,7 @@ func Handler(cfg HandlerConfig) (http.Handler, error) {
 	mux.Handle("/", cfg.App)
 
 	c := &chain{cfg: cfg, metrics: m}
-	return c.begin(c.observe(c.recover(csrf.Handler(c.route(mux))))), nil
+	return c.begin(c.observe(c.recoverPanics(csrf.Handler(c.route(mux))))), nil
 }
 
 type chain struct {
@@ -196,7 +196,7 @@ func (c *chain) redact(path string) string {
 }
 
 // observe writes the access log line and the metrics once the response is
-// done, panics included (recover sits inside it).
+// done, panics included (recoverPanics sits inside it).
 func (c *chain) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -231,9 +231,9 @@ func (c *chain) observe(next http.Handler) http.Handler {
 	})
 }
 
-// recover turns a panic into a logged 500 so one bad request cannot take the
+// recoverPanics turns a panic into a logged 500 so one bad request cannot take the
 // process down.
-func (c *chain) recover(next http.Handler) http.Handler {
+func (c *chain) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()

@@ -125,17 +125,25 @@ func TestSecurityHeaders(t *testing.T) {
 		"Referrer-Policy":        "same-origin",
 		"X-Frame-Options":        "DENY",
 	}
-	boom := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	for _, path := range []string{"/page", "/healthz", "/nothing-here"} {
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /page", ok)
-		mux.Handle("GET /boom", boom)
-		for _, p := range []string{path, "/boom"} {
-			resp := serve(t, HandlerConfig{App: mux}, httptest.NewRequest("GET", p, nil))
-			for k, v := range want {
-				if got := resp.Header.Get(k); got != v {
-					t.Errorf("GET %s: %s = %q, want %q", p, k, got, v)
-				}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /page", ok)
+	mux.HandleFunc("POST /page", ok)
+	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	crossSite := httptest.NewRequest("POST", "/page", nil)
+	crossSite.Header.Set("Sec-Fetch-Site", "cross-site")
+	// Every kind of answer carries them: a page, a probe, a 404, a
+	// recovered panic, a refused cross-origin request.
+	for _, req := range []*http.Request{
+		httptest.NewRequest("GET", "/page", nil),
+		httptest.NewRequest("GET", "/healthz", nil),
+		httptest.NewRequest("GET", "/nothing-here", nil),
+		httptest.NewRequest("GET", "/boom", nil),
+		crossSite,
+	} {
+		resp := serve(t, HandlerConfig{App: mux}, req)
+		for k, v := range want {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("%s %s (%d): %s = %q, want %q", req.Method, req.URL.Path, resp.StatusCode, k, got, v)
 			}
 		}
 	}

@@ -114,3 +114,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return err
 }
+
+// Close stops the server at once without waiting for requests: for a
+// start-up that fails after Listen. Serve's graceful path does not need it.
+func (s *Server) Close() error {
+	err := s.http.Close()
+	if s.ln != nil {
+		if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -121,5 +121,7 @@ func TestListenErrorIsReturned(t *testing.T) {
 	if err := b.Serve(t.Context()); err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Errorf("Serve on a taken port = %v", err)
 	}
-	a.ln.Close()
+	if err := a.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }
