@@ -30,8 +30,11 @@ type Route struct {
 // routes is the API's one route table. Every route names its access; a test
 // walks it with every level and a foreign account.
 func (a *API) routes() []Route {
-	return []Route{
+	rs := []Route{
 		{Pattern: "GET /api/v1/openapi.json", Access: Public, Summary: "This API's OpenAPI document", handle: a.openAPI},
 		{Pattern: "GET /api/v1/me", Access: Authenticated, Summary: "The calling user, their account and rights", handle: a.me},
 	}
+	rs = append(rs, a.userRoutes()...)
+	rs = append(rs, a.historyRoutes()...)
+	return rs
 }

@@ -21,21 +21,35 @@ func newCatalog(t *testing.T) *Catalog {
 	return c
 }
 
-// messages parses one embedded catalogue the way go-i18n does, by ID.
+// messages parses a language's embedded catalogues (LANG.json and the
+// feature files FEATURE.LANG.json) the way go-i18n does, by ID. A key
+// defined twice is an error.
 func messages(t *testing.T, lang string) map[string]*goi18n.Message {
 	t.Helper()
-	name := "locales/" + lang + ".json"
-	buf, err := fs.ReadFile(locales, name)
+	names, err := fs.Glob(locales, "locales/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, err := goi18n.ParseMessageFileBytes(buf, name, nil)
-	if err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
 	out := map[string]*goi18n.Message{}
-	for _, m := range file.Messages {
-		out[m.ID] = m
+	for _, name := range names {
+		base := strings.TrimSuffix(name[len("locales/"):], ".json")
+		if base != lang && !strings.HasSuffix(base, "."+lang) {
+			continue
+		}
+		buf, err := fs.ReadFile(locales, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := goi18n.ParseMessageFileBytes(buf, name, nil)
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		for _, m := range file.Messages {
+			if _, dup := out[m.ID]; dup {
+				t.Errorf("%s: %q is defined twice", name, m.ID)
+			}
+			out[m.ID] = m
+		}
 	}
 	return out
 }

@@ -38,6 +38,11 @@ func (w *Web) routes() []Route {
 		{Pattern: "GET /{$}", Access: Session, handle: w.dashboard},
 		{Pattern: "POST /account/switch", Access: Session, handle: w.switchAccount},
 	}
+	rs = append(rs, w.userRoutes()...)
+	rs = append(rs, w.historyRoutes()...)
+	rs = append(rs, w.securityRoutes()...)
+	rs = append(rs, w.outboxRoutes()...)
+	rs = append(rs, w.liveRoutes()...)
 	// Each category's section; later issues replace these with real pages.
 	for _, c := range rights.Categories {
 		rs = append(rs, Route{Pattern: "GET /" + string(c), Access: Member, Category: c, Level: rights.Guest, handle: w.section(c)})
