@@ -45,7 +45,18 @@ type Member struct {
 	Owner     bool
 	Status    Status
 	Rights    rights.Set
+	Caps      Caps
 	Version   int64
+	UpdatedAt time.Time
+	UpdatedBy int64
+}
+
+// Caps are a member's sending caps (SPEC §2.4); nil is no cap.
+type Caps struct {
+	EmailMonthly *int64 `json:"email_monthly"`
+	EmailYearly  *int64 `json:"email_yearly"`
+	SMSMonthly   *int64 `json:"sms_monthly"`
+	SMSYearly    *int64 `json:"sms_yearly"`
 }
 
 // New is what creating an account needs: its name and its administrator.
@@ -185,23 +196,39 @@ func ForUser(ctx context.Context, q database.Querier, uid user.ID) ([]Account, e
 	return out, rows.Err()
 }
 
-// GetMember loads a person's membership of an account.
-func GetMember(ctx context.Context, q database.Querier, accountID ID, uid user.ID) (Member, error) {
+const memberColumns = `account_id, user_id, owner, status, rights, version, updated_at, updated_by,
+	email_monthly, email_yearly, sms_monthly, sms_yearly`
+
+func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
 	var status, rightsJSON string
-	err := q.QueryRow(ctx, `SELECT account_id, user_id, owner, status, rights, version FROM members WHERE account_id = $1 AND user_id = $2`,
-		accountID, uid).Scan(&m.AccountID, &m.UserID, &m.Owner, &status, &rightsJSON, &m.Version)
+	var updated int64
+	var by, em, ey, sm, sy sql.NullInt64
+	if err := row.Scan(&m.AccountID, &m.UserID, &m.Owner, &status, &rightsJSON, &m.Version, &updated, &by, &em, &ey, &sm, &sy); err != nil {
+		return Member{}, err
+	}
+	m.Status, m.UpdatedAt, m.UpdatedBy = Status(status), time.UnixMilli(updated), by.Int64
+	m.Caps = Caps{EmailMonthly: ptr(em), EmailYearly: ptr(ey), SMSMonthly: ptr(sm), SMSYearly: ptr(sy)}
+	if err := json.Unmarshal([]byte(rightsJSON), &m.Rights); err != nil {
+		return Member{}, fmt.Errorf("member %d/%d rights: %w", m.AccountID, m.UserID, err)
+	}
+	return m, nil
+}
+
+func ptr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Int64
+}
+
+// GetMember loads a person's membership of an account.
+func GetMember(ctx context.Context, q database.Querier, accountID ID, uid user.ID) (Member, error) {
+	m, err := scanMember(q.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE account_id = $1 AND user_id = $2`, accountID, uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Member{}, fault.Notf("user not found")
 	}
-	if err != nil {
-		return Member{}, err
-	}
-	m.Status = Status(status)
-	if err := json.Unmarshal([]byte(rightsJSON), &m.Rights); err != nil {
-		return Member{}, fmt.Errorf("member %d/%d rights: %w", accountID, uid, err)
-	}
-	return m, nil
+	return m, err
 }
 
 // ActorFor builds the actor of a person acting in an account, possibly
