@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"envoi/internal/account"
 	"envoi/internal/auth"
 	"envoi/internal/fault"
 	"envoi/internal/rights"
@@ -17,8 +18,9 @@ const SessionCookie = "envoi_session"
 
 // Deps are the services the API calls.
 type Deps struct {
-	Auth *auth.Service
-	Now  func() time.Time
+	Auth    *auth.Service
+	Members *account.Members
+	Now     func() time.Time
 }
 
 // API serves /api/v1.
@@ -83,6 +85,7 @@ func (a *API) wrap(rt Route) http.Handler {
 			server.WriteError(w, r, err)
 			return
 		}
+		id.Actor.IP, id.Actor.UserAgent = server.ClientIP(r), r.UserAgent()
 		if rt.Access == Member {
 			if !id.HasAccount() {
 				server.WriteError(w, r, fault.New(fault.Forbidden, "this needs an account"))

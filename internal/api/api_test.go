@@ -32,6 +32,16 @@ type env struct {
 	auth *auth.Service
 	srv  *httptest.Server
 	now  time.Time
+	mail *sentInvitations
+}
+
+// sentInvitations records invitation emails (mail delivery is the edge,
+// tested in outbox and smtprelay).
+type sentInvitations struct{ links []string }
+
+func (s *sentInvitations) Invitation(_ context.Context, _ int64, _, _, _, _, link string, _ time.Time) error {
+	s.links = append(s.links, link)
+	return nil
 }
 
 func newEnv(t *testing.T, db *database.DB) *env {
@@ -43,7 +53,8 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	e := &env{t: t, db: db, now: time.Now()}
 	clock := func() time.Time { return e.now }
 	e.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: clock}
-	e.api = api.New(api.Deps{Auth: e.auth, Now: clock})
+	e.mail = &sentInvitations{}
+	e.api = api.New(api.Deps{Auth: e.auth, Members: &account.Members{DB: db, Now: clock, Inviter: e.mail, BaseURL: "http://envoi.test"}, Now: clock})
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -193,11 +204,31 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	})
 }
 
-// pathFixtures gives, per route pattern with parameters, a request path
-// naming an object of account A. Isolation is checked with account B's key.
-// A route with parameters and no fixture fails the matrix test.
-func pathFixtures(e *env, acc account.Account) map[string]string {
-	return map[string]string{}
+// pathFixtures gives, per route pattern with parameters, a function making
+// a fresh object of account A and returning the request path naming it.
+// Isolation is checked with account B's key. A route with parameters and no
+// fixture fails the matrix test.
+func pathFixtures(e *env, acc account.Account) map[string]func() string {
+	n := 0
+	member := func(suffix string) func() string {
+		return func() string {
+			n++
+			e.member(acc, fmt.Sprintf("target%d@example.com", n), rights.Set{})
+			var id int64
+			e.db.Read().QueryRow(context.Background(), `SELECT id FROM users WHERE email = $1`, fmt.Sprintf("target%d@example.com", n)).Scan(&id)
+			return fmt.Sprintf("/api/v1/users/%d%s", id, suffix)
+		}
+	}
+	return map[string]func() string{
+		"GET /api/v1/users/{id}":               member(""),
+		"PATCH /api/v1/users/{id}":             member(""),
+		"DELETE /api/v1/users/{id}":            member(""),
+		"PUT /api/v1/users/{id}/rights":        member("/rights"),
+		"POST /api/v1/users/{id}/suspend":      member("/suspend"),
+		"POST /api/v1/users/{id}/reactivate":   member("/reactivate"),
+		"POST /api/v1/users/{id}/invitation":   member("/invitation"),
+		"DELETE /api/v1/users/{id}/invitation": member("/invitation"),
+	}
 }
 
 // TestRightsMatrix walks every API route with every level of its category
@@ -218,14 +249,18 @@ func TestRightsMatrix(t *testing.T) {
 		}
 		for _, rt := range e.api.Routes() {
 			method, path, _ := strings.Cut(rt.Pattern, " ")
+			var fresh func() string
 			if strings.Contains(path, "{") {
-				p, ok := fixtures[rt.Pattern]
+				make, ok := fixtures[rt.Pattern]
 				if !ok {
 					t.Errorf("%s: no fixture in pathFixtures for the isolation walk", rt.Pattern)
 					continue
 				}
-				path = p
+				fresh = make
+			} else {
+				fresh = func() string { return path }
 			}
+			path = fresh()
 			switch rt.Access {
 			case api.Public:
 				if status, _ := e.do(method, path, "", ""); status == 401 || status == 403 {
@@ -247,13 +282,14 @@ func TestRightsMatrix(t *testing.T) {
 					t.Errorf("%s without a key: %d, want 401", rt.Pattern, status)
 				}
 				for _, l := range rights.Levels {
+					path := fresh() // an action allowed at one level must not spoil the next
 					status, body := e.do(method, path, keys[rt.Category][l], "{}")
 					if forbidden := l < rt.Level; forbidden != (status == 403) {
 						t.Errorf("%s with %s=%s: status %d (%v)", rt.Pattern, rt.Category, l, status, body)
 					}
 				}
 				if strings.Contains(rt.Pattern, "{") {
-					if status, _ := e.do(method, path, keyB, "{}"); status != 404 {
+					if status, _ := e.do(method, fresh(), keyB, "{}"); status != 404 {
 						t.Errorf("%s with a foreign account's key: %d, want 404", rt.Pattern, status)
 					}
 				}

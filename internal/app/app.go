@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -22,6 +23,7 @@ import (
 	"envoi/internal/fault"
 	"envoi/internal/i18n"
 	"envoi/internal/instance"
+	"envoi/internal/job"
 	"envoi/internal/server"
 	"envoi/internal/user"
 	"envoi/internal/web"
@@ -32,15 +34,18 @@ import (
 
 // App is a configured envoi.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *database.DB
-	Accounts *account.Service
-	Auth     *auth.Service
-	API      *api.API
-	Web      *web.Web
-	Metrics  *prometheus.Registry
-	now      func() time.Time
+	Config    config.Config
+	Log       *slog.Logger
+	DB        *database.DB
+	Accounts  *account.Service
+	Auth      *auth.Service
+	Members   *account.Members
+	Jobs      *job.Worker
+	Scheduler *job.Scheduler
+	API       *api.API
+	Web       *web.Web
+	Metrics   *prometheus.Registry
+	now       func() time.Time
 }
 
 // New opens and migrates the database and builds the services. Migration
@@ -63,13 +68,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a := &App{Config: cfg, Log: log, DB: db, now: now}
 	a.Accounts = &account.Service{DB: db, Now: now}
 	a.Auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: now}
-	a.API = api.New(api.Deps{Auth: a.Auth, Now: now})
+	a.Members = &account.Members{DB: db, Now: now, BaseURL: cfg.BaseURL}
+	a.Jobs = job.NewWorker(db, log, job.Options{})
+	a.Scheduler = job.NewScheduler(db, log, job.SchedulerOptions{})
+	a.API = api.New(api.Deps{Auth: a.Auth, Members: a.Members, Now: now})
 	catalog, err := i18n.New()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a.Web, err = web.New(web.Deps{Auth: a.Auth, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now})
+	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -126,16 +134,30 @@ func (a *App) Serve(ctx context.Context, started func(baseURL, setupURL string))
 		setupURL = base + "/setup?token=" + token
 	}
 	a.Log.Info("envoi started", "addr", addr.String(), "database", a.DB.Dialect().String(), "config", a.Config)
+	a.Members.BaseURL = base
 	if started != nil {
 		started(base, setupURL)
 	}
-	return srv.Serve(ctx)
+	// The web server and the workers run side by side; the first to fail
+	// stops the others, and a cancelled ctx stops all (graceful shutdown).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- srv.Serve(ctx) }()
+	go func() { errs <- a.Work(ctx) }()
+	err = <-errs
+	cancel()
+	return errors.Join(err, <-errs)
 }
 
-// Work runs the background workers until ctx is cancelled.
+// Work runs the background job workers and the scheduler until ctx is
+// cancelled, letting running jobs finish.
 func (a *App) Work(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	errs := make(chan error, 2)
+	go func() { errs <- a.Jobs.Run(ctx) }()
+	go func() { errs <- a.Scheduler.Run(ctx) }()
+	err := <-errs
+	return errors.Join(err, <-errs)
 }
 
 // baseURL is the configured public URL, or the real listening address when

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -345,4 +346,15 @@ func logPath(r *http.Request) string {
 		return i.path
 	}
 	return r.URL.Path
+}
+
+// ClientIP is the peer address of a request without its port. envoi does
+// not trust X-Forwarded-For from anyone: behind a proxy, the operator makes
+// the proxy pass the real peer.
+func ClientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return host
 }

@@ -10,6 +10,7 @@ import (
 	"envoi/internal/i18n"
 	"envoi/internal/instance"
 	"envoi/internal/rights"
+	"envoi/internal/server"
 	"envoi/internal/user"
 )
 
@@ -25,7 +26,7 @@ func (w *Web) loginPage(rw http.ResponseWriter, r *http.Request, v *View) {
 
 func (w *Web) login(rw http.ResponseWriter, r *http.Request, v *View) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
-	token, err := w.Auth.Login(r.Context(), email, password, clientIP(r), r.UserAgent())
+	token, err := w.Auth.Login(r.Context(), email, password, server.ClientIP(r), r.UserAgent())
 	if err != nil {
 		v.Title = v.T("login.title")
 		v.Error = v.Message(err)
@@ -83,7 +84,7 @@ func (w *Web) setup(rw http.ResponseWriter, r *http.Request, v *View) {
 	n := account.New{Name: v.Form["account_name"], Language: v.Form["language"], Admin: user.New{
 		Email: v.Form["email"], Password: r.PostFormValue("password"), FirstName: v.Form["first_name"],
 		LastName: v.Form["last_name"], Language: v.Form["language"]}}
-	token, err := w.Auth.Setup(r.Context(), v.Token, n, clientIP(r), r.UserAgent())
+	token, err := w.Auth.Setup(r.Context(), v.Token, n, server.ClientIP(r), r.UserAgent())
 	if err != nil {
 		if f, ok := fault.As(err); ok && f.Kind == fault.Invalid {
 			v.Error, v.Field = v.Message(err), f.Field

@@ -34,6 +34,7 @@ const langCookie = "lang"
 // Deps are what the UI needs.
 type Deps struct {
 	Auth          *auth.Service
+	Members       *account.Members
 	DB            *database.DB
 	I18n          *i18n.Catalog
 	Log           *slog.Logger
@@ -110,6 +111,7 @@ func (w *Web) wrap(rt Route) http.Handler {
 			got, err := w.Auth.Session(r.Context(), c.Value)
 			switch {
 			case err == nil:
+				got.Actor.IP, got.Actor.UserAgent = server.ClientIP(r), r.UserAgent()
 				id = &got
 			case fault.Is(err, fault.Unauthenticated):
 				w.clearSession(rw)
@@ -209,17 +211,6 @@ func (w *Web) setSession(rw http.ResponseWriter, token string) {
 func (w *Web) clearSession(rw http.ResponseWriter) {
 	http.SetCookie(rw, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: w.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
-}
-
-// clientIP is the peer address without its port. Behind a proxy the
-// operator sets the real address at the proxy; envoi does not trust
-// X-Forwarded-For from anyone.
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 // safeNext keeps redirects after login on this site.
