@@ -692,7 +692,8 @@ func (s *Members) Delete(ctx context.Context, by rights.Actor, uid user.ID) erro
 // an approver in every category.
 func (s *Members) TransferOwnership(ctx context.Context, by rights.Actor, to user.ID) error {
 	if !by.Owner || by.KeyID != 0 {
-		return fault.New(fault.Forbidden, "only the administrator can transfer the ownership, from the web interface").WithKey("users.owner_only")
+		// A rule rather than a right: no level grants it, only being the owner.
+		return fault.New(fault.Rule, "only the administrator can transfer the ownership, from the web interface").WithKey("users.owner_only")
 	}
 	now := s.Now()
 	return s.DB.InTx(ctx, func(q database.Querier) error {

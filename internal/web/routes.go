@@ -43,8 +43,12 @@ func (w *Web) routes() []Route {
 	rs = append(rs, w.securityRoutes()...)
 	rs = append(rs, w.outboxRoutes()...)
 	rs = append(rs, w.liveRoutes()...)
-	// Each category's section; later issues replace these with real pages.
+	// Each category's section, until its issue builds its real pages.
+	built := map[rights.Category]bool{rights.Users: true}
 	for _, c := range rights.Categories {
+		if built[c] {
+			continue
+		}
 		rs = append(rs, Route{Pattern: "GET /" + string(c), Access: Member, Category: c, Level: rights.Guest, handle: w.section(c)})
 	}
 	return rs
