@@ -218,7 +218,9 @@ func (s *Members) Invite(ctx context.Context, by rights.Actor, in Invite) (Perso
 	return p, link, s.sendInvitation(ctx, by, acc, p, link, now)
 }
 
-func (s *Members) inviteLink(token string) string { return strings.TrimSuffix(s.BaseURL, "/") + "/invitation/" + token }
+func (s *Members) inviteLink(token string) string {
+	return strings.TrimSuffix(s.BaseURL, "/") + "/invitation/" + token
+}
 
 // sendInvitation emails after the transaction committed: the outbox is a
 // database write of its own, and a mail server must not hold a transaction.

@@ -43,7 +43,9 @@ func (v *userView) Categories() []string {
 func (v *userView) Levels() []string { return []string{"none", "guest", "editor", "approver"} }
 
 // LevelOf is the level shown for a category.
-func (v *userView) LevelOf(category string) string { return v.Rights.Of(rights.Category(category)).String() }
+func (v *userView) LevelOf(category string) string {
+	return v.Rights.Of(rights.Category(category)).String()
+}
 
 // Grantable reports whether the viewer may set this level in a category:
 // never above their own (SPEC §2.3).
@@ -122,7 +124,9 @@ func fill(l rights.Level) rights.Set {
 }
 
 // Presets lists the preset names in display order.
-func (v *userView) Presets() []string { return []string{"readonly", "editor", "approver", "no_invoices"} }
+func (v *userView) Presets() []string {
+	return []string{"readonly", "editor", "approver", "no_invoices"}
+}
 
 func (w *Web) usersPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	people, err := w.Members.List(r.Context(), v.ID.Actor)
