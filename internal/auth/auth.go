@@ -34,67 +34,100 @@ type Service struct {
 	DB       *database.DB
 	Keys     *user.Keys
 	Throttle *user.Throttle
+	TOTP     *user.TOTP // two-factor secrets; needed once anyone enables it
 	Now      func() time.Time
 }
 
 var errWrongCredentials = fault.New(fault.Unauthenticated, "wrong email or password").WithKey("login.wrong_credentials")
 
-// Login checks a password and opens a session in the person's first
-// account. It returns the cookie token.
-func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (string, error) {
+// LoginResult is what a right password gives: a session (Token, for the
+// cookie) or, when the person has two-factor authentication on, a pending
+// login (Pending, a short-lived token for the second step) that LoginTOTP
+// completes with a code.
+type LoginResult struct {
+	Token     string
+	NeedsTOTP bool
+	Pending   string
+}
+
+// Login checks a password. It opens a session in the person's first
+// account, or, for a person with two-factor on, a pending login.
+func (s *Service) Login(ctx context.Context, email, password, ip, userAgent string) (LoginResult, error) {
 	now := s.Now()
 	if err := s.Throttle.Allow(ip, email, now); err != nil {
-		return "", err
+		return LoginResult{}, err
 	}
 	u, err := user.ByEmail(ctx, s.DB.Read(), email)
 	if fault.Is(err, fault.NotFound) {
 		user.VerifyPassword(user.DummyHash(), password) // same cost as a wrong password
-		return "", errWrongCredentials
+		return LoginResult{}, errWrongCredentials
 	}
 	if err != nil {
-		return "", err
+		return LoginResult{}, err
 	}
 	accounts, err := account.ForUser(ctx, s.DB.Read(), u.ID)
 	if err != nil {
-		return "", err
+		return LoginResult{}, err
 	}
 	if !user.VerifyPassword(u.PasswordHash, password) {
 		// A failed login is a security event in every account of the person.
 		err := s.DB.InTx(ctx, func(q database.Querier) error {
-			for _, acc := range accounts {
-				by := rights.Actor{AccountID: int64(acc.ID), UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
-				if err := history.Record(ctx, q, by, "login.failed", rights.Users, userObject(u), nil, now); err != nil {
-					return err
-				}
-			}
-			return nil
+			return recordEverywhere(ctx, q, u, accounts, ip, userAgent, "login.failed", userObject(u), nil, now)
 		})
 		if err != nil {
-			return "", err
+			return LoginResult{}, err
 		}
-		return "", errWrongCredentials
+		return LoginResult{}, errWrongCredentials
 	}
 	if len(accounts) == 0 && !u.Operator {
-		return "", fault.New(fault.Unauthenticated, "your access has been suspended or removed").WithKey("error.no_access")
+		return LoginResult{}, fault.New(fault.Unauthenticated, "your access has been suspended or removed").WithKey("error.no_access")
 	}
+	twoFactor, err := user.TOTPEnabled(ctx, s.DB.Read(), u.ID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	var res LoginResult
+	err = s.DB.InTx(ctx, func(q database.Querier) error {
+		if twoFactor {
+			res.NeedsTOTP = true
+			res.Pending, err = user.CreateLoginChallenge(ctx, q, u.ID, ip, userAgent, now)
+			return err
+		}
+		res.Token, err = openSession(ctx, q, u, accounts, ip, userAgent, now)
+		return err
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.Throttle.Succeeded(email)
+	return res, nil
+}
+
+// openSession starts a session in the person's first account and records
+// the login there.
+func openSession(ctx context.Context, q database.Querier, u user.User, accounts []account.Account, ip, userAgent string, now time.Time) (string, error) {
 	var accountID int64
 	if len(accounts) > 0 {
 		accountID = int64(accounts[0].ID)
 	}
-	var token string
-	err = s.DB.InTx(ctx, func(q database.Querier) error {
-		token, _, err = user.CreateSession(ctx, q, u.ID, accountID, ip, userAgent, now)
-		if err != nil || accountID == 0 {
+	token, _, err := user.CreateSession(ctx, q, u.ID, accountID, ip, userAgent, now)
+	if err != nil || accountID == 0 {
+		return token, err
+	}
+	by := rights.Actor{AccountID: accountID, UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
+	return token, history.Record(ctx, q, by, "login.succeeded", rights.Users, userObject(u), nil, now)
+}
+
+// recordEverywhere records a security event of a person in each of their
+// accounts: the person's own actions concern every team they work in.
+func recordEverywhere(ctx context.Context, q database.Querier, u user.User, accounts []account.Account, ip, userAgent, action string, obj history.Object, changes []history.Change, now time.Time) error {
+	for _, acc := range accounts {
+		by := rights.Actor{AccountID: int64(acc.ID), UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
+		if err := history.Record(ctx, q, by, action, rights.Users, obj, changes, now); err != nil {
 			return err
 		}
-		by := rights.Actor{AccountID: accountID, UserID: int64(u.ID), Name: u.Name(), IP: ip, UserAgent: userAgent}
-		return history.Record(ctx, q, by, "login.succeeded", rights.Users, userObject(u), nil, now)
-	})
-	if err != nil {
-		return "", err
 	}
-	s.Throttle.Succeeded(email)
-	return token, nil
+	return nil
 }
 
 // Logout revokes the session of a cookie token.
@@ -149,15 +182,11 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 }
 
 func (s *Service) withAccount(ctx context.Context, id Identity, accountID account.ID, keyID int64, narrow *rights.Set) (Identity, error) {
-	actor, err := account.ActorFor(ctx, s.DB.Read(), accountID, id.User, keyID, narrow)
+	u, acc, actor, err := account.Resolve(ctx, s.DB.Read(), accountID, id.User.ID, keyID, narrow)
 	if err != nil {
 		return Identity{}, err
 	}
-	acc, err := account.Get(ctx, s.DB.Read(), accountID)
-	if err != nil {
-		return Identity{}, err
-	}
-	id.Actor, id.Account = actor, acc
+	id.User, id.Actor, id.Account = u, actor, acc
 	return id, nil
 }
 
@@ -167,11 +196,7 @@ func (s *Service) APIKey(ctx context.Context, plaintext string) (Identity, error
 	if err != nil {
 		return Identity{}, err
 	}
-	u, err := user.Get(ctx, s.DB.Read(), key.UserID)
-	if err != nil {
-		return Identity{}, fault.Wrap(fault.Unauthenticated, err, "invalid or revoked API key")
-	}
-	return s.withAccount(ctx, Identity{User: u, Key: &key}, account.ID(key.AccountID), key.ID, key.Rights)
+	return s.withAccount(ctx, Identity{User: user.User{ID: key.UserID}, Key: &key}, account.ID(key.AccountID), key.ID, key.Rights)
 }
 
 // SwitchAccount moves a session to another account of its person.

@@ -33,7 +33,7 @@ func newFixture(t *testing.T, db *database.DB) *fixture {
 	}
 	f := &fixture{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
-	f.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: clock}
+	f.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), TOTP: user.NewTOTP(secret), Now: clock}
 	f.accounts = &account.Service{DB: db, Now: clock}
 	return f
 }
@@ -68,7 +68,7 @@ func TestLogin(t *testing.T) {
 					if err != nil {
 						t.Fatalf("login failed: %v", err)
 					}
-					id, err := f.auth.Session(ctx, token)
+					id, err := f.auth.Session(ctx, token.Token)
 					if err != nil {
 						t.Fatalf("session: %v", err)
 					}
@@ -118,10 +118,10 @@ func TestLogoutRevokesTheSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.auth.Logout(ctx, token); err != nil {
+		if err := f.auth.Logout(ctx, token.Token); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.auth.Session(ctx, token); !fault.Is(err, fault.Unauthenticated) {
+		if _, err := f.auth.Session(ctx, token.Token); !fault.Is(err, fault.Unauthenticated) {
 			t.Fatalf("session after logout: %v", err)
 		}
 		if _, err := f.auth.Session(ctx, "forged-token"); !fault.Is(err, fault.Unauthenticated) {
@@ -137,7 +137,7 @@ func TestSessionExpiresWhenIdle(t *testing.T) {
 		f.account(t, "Acme", "alice@example.com")
 		token, _ := f.auth.Login(ctx, "alice@example.com", "correct horse battery", "10.0.0.1", "x")
 		f.now = f.now.Add(user.SessionIdle + time.Hour)
-		if _, err := f.auth.Session(ctx, token); !fault.Is(err, fault.Unauthenticated) {
+		if _, err := f.auth.Session(ctx, token.Token); !fault.Is(err, fault.Unauthenticated) {
 			t.Fatalf("idle session: %v", err)
 		}
 	})
@@ -205,7 +205,7 @@ func TestSuspendedMemberLosesSessionsAndKeysAtOnce(t *testing.T) {
 		if _, err := db.Write().Exec(ctx, `UPDATE members SET status = 'suspended' WHERE account_id = $1`, acc.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.auth.Session(ctx, token); !fault.Is(err, fault.Unauthenticated) {
+		if _, err := f.auth.Session(ctx, token.Token); !fault.Is(err, fault.Unauthenticated) {
 			t.Fatalf("session of a suspended member: %v", err)
 		}
 		if _, err := f.auth.APIKey(ctx, key); !fault.Is(err, fault.Unauthenticated) {
@@ -225,14 +225,14 @@ func TestAgencyPersonSwitchesAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, _ := f.auth.Session(ctx, token)
+		id, _ := f.auth.Session(ctx, token.Token)
 		if id.Account.ID != a.ID {
 			t.Fatalf("first account = %d, want %d (by name)", id.Account.ID, a.ID)
 		}
 		if err := f.auth.SwitchAccount(ctx, id, b.ID); err != nil {
 			t.Fatal(err)
 		}
-		id, _ = f.auth.Session(ctx, token)
+		id, _ = f.auth.Session(ctx, token.Token)
 		if id.Account.ID != b.ID {
 			t.Fatalf("after switch: %d, want %d", id.Account.ID, b.ID)
 		}
