@@ -137,6 +137,21 @@ func Create(ctx context.Context, q database.Querier, n New, now time.Time) (Acco
 	return acc, admin, nil
 }
 
+// SetMaxUsers sets the plan's user limit (nil: unlimited). It is an
+// operator's act, outside any account's rights.
+func (s *Service) SetMaxUsers(ctx context.Context, id ID, limit *int64) error {
+	return s.DB.InTx(ctx, func(q database.Querier) error {
+		res, err := q.Exec(ctx, `UPDATE accounts SET max_users = $2, updated_at = $3, version = version + 1 WHERE id = $1`, id, limit, s.Now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.Notf("account %d not found", id)
+		}
+		return nil
+	})
+}
+
 // AddMember inserts a membership.
 func AddMember(ctx context.Context, q database.Querier, m Member, now time.Time) error {
 	b, err := json.Marshal(m.Rights)

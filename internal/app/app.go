@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -20,11 +21,14 @@ import (
 	"envoi/internal/auth"
 	"envoi/internal/config"
 	"envoi/internal/database"
-	"envoi/internal/fault"
 	"envoi/internal/i18n"
 	"envoi/internal/instance"
 	"envoi/internal/job"
+	"envoi/internal/live"
+	"envoi/internal/notify"
+	"envoi/internal/outbox"
 	"envoi/internal/server"
+	"envoi/internal/smtprelay"
 	"envoi/internal/user"
 	"envoi/internal/web"
 
@@ -44,6 +48,8 @@ type App struct {
 	Scheduler *job.Scheduler
 	API       *api.API
 	Web       *web.Web
+	Live      *live.Hub
+	Notifier  *notify.Notifier // system emails: invitations, password resets
 	Metrics   *prometheus.Registry
 	now       func() time.Time
 }
@@ -67,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	now := time.Now
 	a := &App{Config: cfg, Log: log, DB: db, now: now}
 	a.Accounts = &account.Service{DB: db, Now: now}
-	a.Auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: now}
+	a.Auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), TOTP: user.NewTOTP(secret), Now: now}
 	a.Members = &account.Members{DB: db, Now: now, BaseURL: cfg.BaseURL}
 	a.Jobs = job.NewWorker(db, log, job.Options{})
 	a.Scheduler = job.NewScheduler(db, log, job.SchedulerOptions{})
@@ -77,7 +83,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, err
 	}
-	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now})
+	a.Live = live.New(live.Config{DB: db, Log: log, Now: now})
+	a.Notifier = &notify.Notifier{Mailer: mailer(cfg, db, now), From: sender(cfg.BaseURL), BaseURL: cfg.BaseURL, I18n: catalog}
+	a.Members.Inviter = a.Notifier
+	resets := &auth.Resets{DB: db, Mailer: a.Notifier, Throttle: user.NewResetThrottle(), Now: now}
+	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -101,6 +111,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Metrics:      a.Metrics,
 		MaxBodyBytes: a.Config.MaxBodyBytes,
 		Ready:        a.ready,
+		RedactPaths:  []string{user.ResetPath},
 	})
 }
 
@@ -119,12 +130,14 @@ func (a *App) Serve(ctx context.Context, started func(baseURL, setupURL string))
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Addr: a.Config.Addr, Handler: h, Log: a.Log})
+	// Open live streams end when shutdown starts, or it would wait for them.
+	srv := server.New(server.Config{Addr: a.Config.Addr, Handler: h, Log: a.Log, OnShutdown: []func(){a.Live.Close}})
 	addr, err := srv.Listen()
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
 	}
 	base := a.baseURL(addr)
+	a.Notifier.BaseURL = base // links in emails follow the real address when the port was 0
 	setupURL := ""
 	token, err := instance.IssueSetupToken(ctx, a.DB)
 	if err != nil {
@@ -145,9 +158,11 @@ func (a *App) Serve(ctx context.Context, started func(baseURL, setupURL string))
 	errs := make(chan error, 2)
 	go func() { errs <- srv.Serve(ctx) }()
 	go func() { errs <- a.Work(ctx) }()
+	hub := make(chan error, 1)
+	go func() { hub <- a.Live.Run(ctx) }() // tails the history for the open streams
 	err = <-errs
 	cancel()
-	return errors.Join(err, <-errs)
+	return errors.Join(err, <-errs, <-hub)
 }
 
 // Work runs the background job workers and the scheduler until ctx is
@@ -170,25 +185,6 @@ func (a *App) baseURL(addr net.Addr) string {
 	return base
 }
 
-// Demo creates the demo account on first call, and returns its
-// administrator's login; the password is new at every call.
-func (a *App) Demo(ctx context.Context) (email, password string, err error) {
-	email, password = "demo@example.com", GeneratePassword()
-	err = a.DB.InTx(ctx, func(q database.Querier) error {
-		u, err := user.ByEmail(ctx, q, email)
-		if err == nil {
-			return user.SetPassword(ctx, q, u.ID, password, a.now())
-		}
-		if !fault.Is(err, fault.NotFound) {
-			return err
-		}
-		_, _, err = account.Create(ctx, q, account.New{Name: "Démo", Language: "fr",
-			Admin: user.New{Email: email, Password: password, FirstName: "Camille", LastName: "Martin"}}, a.now())
-		return err
-	})
-	return email, password, err
-}
-
 // GeneratePassword returns a random 16-character password of letters and
 // digits.
 func GeneratePassword() string {
@@ -199,4 +195,23 @@ func GeneratePassword() string {
 		b[i] = alphabet[n.Int64()]
 	}
 	return string(b)
+}
+
+// mailer is the local outbox when no SMTP relay is configured (SPEC §1.1),
+// else the relay.
+func mailer(cfg config.Config, db *database.DB, now func() time.Time) notify.Mailer {
+	if cfg.SMTPURL == "" {
+		return &outbox.Store{DB: db, Now: now}
+	}
+	return &smtprelay.Relay{SMTP: cfg.SMTP, Now: now}
+}
+
+// sender is the From of system emails: envoi@ the host of the public URL
+// (localhost when that is an IP address).
+func sender(baseURL string) string {
+	host := "localhost"
+	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
+		host = u.Hostname()
+	}
+	return "envoi <envoi@" + host + ">"
 }

@@ -29,8 +29,10 @@ Usage:
   envoi serve [--demo] [settings]     run the web UI, API, workers and scheduler
   envoi worker [settings]             run only the background workers
   envoi migrate [settings]            bring the database schema up to date
-  envoi account create --name NAME --admin-email EMAIL [--admin-password PW] [--json]
+  envoi account create --name NAME --admin-email EMAIL [--admin-password PW] [--max-users N] [--json]
+  envoi account plan --account ID --max-users N|unlimited   (operators: plan limits)
   envoi apikey create --account ID --user EMAIL [--name NAME]
+  envoi history verify --account ID    check that the account's history was not altered
   envoi version
 
 Settings (flags, or ENVOI_* environment variables):
@@ -63,7 +65,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "account":
 		err = sub(rest, "account", map[string]func([]string) error{
 			"create": func(a []string) error { return accountCreate(ctx, a, stdout, stderr, getenv) },
+			"plan":   func(a []string) error { return accountPlan(ctx, a, stdout, stderr, getenv) },
 		})
+	case "history":
+		err = historyCommand(ctx, rest, stdout, stderr, getenv)
 	case "apikey":
 		err = sub(rest, "apikey", map[string]func([]string) error{
 			"create": func(a []string) error { return apikeyCreate(ctx, a, stdout, stderr, getenv) },
@@ -164,18 +169,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	defer a.Close()
+	// The demo account is made before serving, so no setup link is offered.
+	var demoEmail, demoPassword string
+	if demo {
+		if demoEmail, demoPassword, err = a.Demo(ctx); err != nil {
+			return fmt.Errorf("demo account: %w", err)
+		}
+	}
 	return a.Serve(ctx, func(baseURL, setupURL string) {
 		fmt.Fprintf(stdout, "envoi is running at %s\n", baseURL)
 		if setupURL != "" {
 			fmt.Fprintf(stdout, "\nFirst run: open this link to create your account (it works once):\n  %s\n\n", setupURL)
 		}
 		if demo {
-			email, password, err := a.Demo(ctx)
-			if err != nil {
-				log.Error("demo account", "err", err)
-				return
-			}
-			fmt.Fprintf(stdout, "Demo account ready. Log in at %s/login as %s with password %s\n", baseURL, email, password)
+			fmt.Fprintf(stdout, "Demo account ready. Log in at %s/login as %s with password %s\n", baseURL, demoEmail, demoPassword)
 		}
 	})
 }
@@ -212,7 +219,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 }
 
 func accountCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	var name, email, password, lang string
+	var name, email, password, lang, maxUsers string
 	var asJSON bool
 	cfg, err := parse("account create", args, stderr, getenv, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "account name (required)")
@@ -220,6 +227,7 @@ func accountCreate(ctx context.Context, args []string, stdout, stderr io.Writer,
 		fs.StringVar(&password, "admin-password", "", "administrator's password; generated and printed when omitted")
 		fs.StringVar(&lang, "language", "en", "account language: fr or en")
 		fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+		fs.StringVar(&maxUsers, "max-users", "unlimited", "plan limit: the most users the account may have")
 	})
 	if err != nil {
 		return err
@@ -237,8 +245,15 @@ func accountCreate(ctx context.Context, args []string, stdout, stderr io.Writer,
 		return err
 	}
 	defer a.Close()
+	limit, err := parseMaxUsers(maxUsers)
+	if err != nil {
+		return err
+	}
 	acc, admin, err := a.Accounts.Create(ctx, account.New{Name: name, Language: lang, Admin: user.New{Email: email, Password: password}})
 	if err != nil {
+		return err
+	}
+	if err := a.Accounts.SetMaxUsers(ctx, acc.ID, limit); err != nil {
 		return err
 	}
 	if asJSON {
@@ -280,5 +295,51 @@ func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	fmt.Fprintln(stderr, "API key created; it is shown once, store it now:")
 	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+// parseMaxUsers reads a plan's user limit: a positive number or "unlimited".
+func parseMaxUsers(raw string) (*int64, error) {
+	if raw == "" || raw == "unlimited" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 {
+		return nil, usageError{fmt.Sprintf("--max-users must be a number of users (at least 1) or \"unlimited\", got %q", raw)}
+	}
+	return &n, nil
+}
+
+// accountPlan sets an account's plan limits (platform operators, SPEC §1.3).
+func accountPlan(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var accountID, maxUsers string
+	cfg, err := parse("account plan", args, stderr, getenv, func(fs *flag.FlagSet) {
+		fs.StringVar(&accountID, "account", "", "account id (required)")
+		fs.StringVar(&maxUsers, "max-users", "", "the most users the account may have, or \"unlimited\" (required)")
+	})
+	if err != nil {
+		return err
+	}
+	id, perr := strconv.ParseInt(accountID, 10, 64)
+	if perr != nil || id <= 0 || maxUsers == "" {
+		return usageError{"account plan needs --account ID (a number) and --max-users N|unlimited"}
+	}
+	limit, err := parseMaxUsers(maxUsers)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, logger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Accounts.SetMaxUsers(ctx, account.ID(id), limit); err != nil {
+		return err
+	}
+	if limit == nil {
+		fmt.Fprintf(stdout, "account %d: unlimited users\n", id)
+	} else {
+		fmt.Fprintf(stdout, "account %d: at most %d users\n", id, *limit)
+	}
 	return nil
 }
