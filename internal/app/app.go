@@ -111,7 +111,7 @@ func (a *App) Handler() (http.Handler, error) {
 		Metrics:      a.Metrics,
 		MaxBodyBytes: a.Config.MaxBodyBytes,
 		Ready:        a.ready,
-		RedactPaths:  []string{user.ResetPath},
+		RedactPaths:  []string{user.ResetPath, "/invitation/"},
 	})
 }
 

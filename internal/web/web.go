@@ -18,6 +18,7 @@ import (
 	"envoi/internal/database"
 	"envoi/internal/fault"
 	"envoi/internal/i18n"
+	"envoi/internal/live"
 	"envoi/internal/rights"
 	"envoi/internal/server"
 )
@@ -40,6 +41,8 @@ type Deps struct {
 	Log           *slog.Logger
 	SecureCookies bool
 	Now           func() time.Time
+	Live          *live.Hub    // live updates and presence (SPEC §3.2); nil turns them off
+	Resets        *auth.Resets // password reset by email (SPEC §2.6)
 }
 
 // Web serves the pages.
@@ -155,6 +158,12 @@ func (w *Web) view(r *http.Request, id *auth.Identity) *View {
 			if id.Actor.Level(c) >= rights.Guest {
 				v.Menu = append(v.Menu, MenuItem{Category: string(c), Label: v.T("nav." + string(c)), Href: "/" + string(c), Active: r.URL.Path == "/"+string(c)})
 			}
+		}
+		if id.Actor.Level(rights.Users) >= rights.Guest { // the History page (SPEC §3.1)
+			v.Menu = append(v.Menu, MenuItem{Category: "history", Label: v.T("nav.history"), Href: "/history", Active: r.URL.Path == "/history"})
+		}
+		if id.Actor.Level(rights.Settings) >= rights.Guest { // the local outbox (SPEC §1.1)
+			v.Menu = append(v.Menu, MenuItem{Category: "outbox", Label: v.T("nav.outbox"), Href: "/outbox", Active: strings.HasPrefix(r.URL.Path, "/outbox")})
 		}
 		accounts, err := account.ForUser(r.Context(), w.DB.Read(), id.User.ID)
 		if err == nil && len(accounts) > 1 {
