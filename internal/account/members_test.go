@@ -445,3 +445,59 @@ func TestCapReservationsUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryMutationLeavesExactlyOneEntry: each use case records one history
+// entry, with the actor, the action and the object it acted on (SPEC §3.1).
+func TestEveryMutationLeavesExactlyOneEntry(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		f.owner.IP = "198.51.100.4"
+		p, _, err := f.members.Invite(ctx, f.owner, account.Invite{Email: "eve@example.com", FirstName: "Eve"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid := p.User.ID
+		name := "Evelyn"
+		steps := []struct {
+			action string
+			run    func() error
+		}{
+			{"user.invite.resend", func() error { _, err := f.members.ResendInvitation(ctx, f.owner, uid); return err }},
+			{"user.update", func() error {
+				_, err := f.members.Update(ctx, f.owner, uid, 0, account.Patch{FirstName: &name})
+				return err
+			}},
+			{"user.rights.update", func() error {
+				_, err := f.members.SetRights(ctx, f.owner, uid, 0, rights.Set{rights.SMS: rights.Editor})
+				return err
+			}},
+			{"user.invite.cancel", func() error { return f.members.CancelInvitation(ctx, f.owner, uid) }},
+		}
+		for _, s := range steps {
+			before, _, _ := history.List(ctx, db.Read(), int64(f.acc.ID), history.Filter{Limit: 500})
+			if err := s.run(); err != nil {
+				t.Fatalf("%s: %v", s.action, err)
+			}
+			after, _, _ := history.List(ctx, db.Read(), int64(f.acc.ID), history.Filter{Limit: 500})
+			if len(after) != len(before)+1 {
+				t.Fatalf("%s left %d entries", s.action, len(after)-len(before))
+			}
+			e := after[0]
+			if e.Action != s.action || e.UserID != f.owner.UserID || e.ActorName != "Olga" || e.IP != "198.51.100.4" ||
+				e.Object.Type != "user" || e.Object.ID != int64(uid) {
+				t.Errorf("%s recorded as %+v", s.action, e)
+			}
+		}
+		// A refused change records nothing.
+		before, _, _ := history.List(ctx, db.Read(), int64(f.acc.ID), history.Filter{Limit: 500})
+		f.members.SetRights(ctx, f.owner, user.ID(f.owner.UserID), 0, rights.Set{})
+		after, _, _ := history.List(ctx, db.Read(), int64(f.acc.ID), history.Filter{Limit: 500})
+		if len(after) != len(before) {
+			t.Fatal("a refused change was recorded")
+		}
+		if n, err := history.Verify(ctx, db.Read(), int64(f.acc.ID)); err != nil || n != len(after) {
+			t.Fatalf("verify: %d %v", n, err)
+		}
+	})
+}
