@@ -27,15 +27,44 @@ const (
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-// CheckPassword enforces the password rules.
-func CheckPassword(pw string) error {
+// MaxPasswordBytes is the longest: argon2 hashes any length, but a megabyte
+// "password" is an attack on the server, not a secret.
+const MaxPasswordBytes = 1024
+
+// CheckPassword enforces the password rules: at least MinPasswordLength
+// characters, at most MaxPasswordBytes bytes, not a common password (nor a
+// run of three or fewer distinct characters like "abababababab"), and not
+// one of the person's own identifiers: pass their email as personal and
+// neither it nor its local part is accepted. Comparisons ignore case.
+func CheckPassword(pw string, personal ...string) error {
 	switch {
 	case utf8.RuneCountInString(pw) < MinPasswordLength:
 		return fault.Invalidf("password", "must be at least %d characters long", MinPasswordLength).WithKey("password.too_short")
-	case len(pw) > 1024:
-		return fault.Invalidf("password", "must be at most 1024 bytes long")
+	case len(pw) > MaxPasswordBytes:
+		return fault.Invalidf("password", "must be at most %d bytes long", MaxPasswordBytes).WithKey("password.too_long")
+	case isCommonPassword(pw) || distinctRunes(pw) <= 3:
+		return fault.Invalidf("password", "is too common or too easy to guess: choose another one").WithKey("password.too_common")
+	}
+	folded := strings.ToLower(strings.TrimSpace(pw))
+	for _, p := range personal {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		local, _, _ := strings.Cut(p, "@")
+		if folded == p || folded == local {
+			return fault.Invalidf("password", "must not be your email address or a part of it").WithKey("password.personal")
+		}
 	}
 	return nil
+}
+
+func distinctRunes(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range strings.ToLower(s) {
+		seen[r] = true
+	}
+	return len(seen)
 }
 
 // HashPassword returns an argon2id hash in the PHC string format.

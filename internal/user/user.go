@@ -90,7 +90,7 @@ func Create(ctx context.Context, q database.Querier, n New, now time.Time) (User
 	}
 	hash := ""
 	if n.Password != "" {
-		if err := CheckPassword(n.Password); err != nil {
+		if err := CheckPassword(n.Password, email); err != nil {
 			return User{}, err
 		}
 		hash = HashPassword(n.Password)
@@ -153,7 +153,13 @@ func SetLanguage(ctx context.Context, q database.Querier, id ID, lang string, no
 
 // SetPassword checks and stores a new password.
 func SetPassword(ctx context.Context, q database.Querier, id ID, pw string, now time.Time) error {
-	if err := CheckPassword(pw); err != nil {
+	var email string
+	if err := q.QueryRow(ctx, `SELECT email FROM users WHERE id = $1`, id).Scan(&email); errors.Is(err, sql.ErrNoRows) {
+		return fault.Notf("user not found")
+	} else if err != nil {
+		return err
+	}
+	if err := CheckPassword(pw, email); err != nil {
 		return err
 	}
 	_, err := q.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3`,

@@ -26,7 +26,7 @@ func (w *Web) loginPage(rw http.ResponseWriter, r *http.Request, v *View) {
 
 func (w *Web) login(rw http.ResponseWriter, r *http.Request, v *View) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
-	token, err := w.Auth.Login(r.Context(), email, password, server.ClientIP(r), r.UserAgent())
+	res, err := w.Auth.Login(r.Context(), email, password, server.ClientIP(r), r.UserAgent())
 	if err != nil {
 		v.Title = v.T("login.title")
 		v.Error = v.Message(err)
@@ -42,7 +42,11 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request, v *View) {
 		w.render(rw, r, status, "login", v)
 		return
 	}
-	w.setSession(rw, token)
+	if res.NeedsTOTP {
+		w.askSecondFactor(rw, r, res.Pending, safeNext(r.PostFormValue("next")))
+		return
+	}
+	w.setSession(rw, res.Token)
 	http.Redirect(rw, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 

@@ -7,6 +7,7 @@ import (
 	"envoi/internal/auth"
 	"envoi/internal/fault"
 	"envoi/internal/i18n"
+	"envoi/internal/rights"
 	"envoi/internal/user"
 )
 
@@ -21,6 +22,7 @@ type View struct {
 	Accounts  []account.Account // set when the person has more than one
 	Title     string
 	Error     string
+	Notice    string // a success message after an action
 	Field     string // the form field the error is about
 	RequestID string
 	Form      map[string]string // values to put back in a form after an error
@@ -55,7 +57,14 @@ func (v *View) Message(err error) string {
 		return v.T("error.internal")
 	}
 	if f.Key != "" {
-		if s := v.P.T(f.Key, f.Args); s != f.Key {
+		args := make(map[string]any, len(f.Args))
+		for k, a := range f.Args {
+			if t, ok := a.(time.Time); ok {
+				a = v.P.DateTime(t.In(v.location()))
+			}
+			args[k] = a
+		}
+		if s := v.P.T(f.Key, args); s != f.Key {
 			return s
 		}
 	}
@@ -63,6 +72,29 @@ func (v *View) Message(err error) string {
 		return f.Field + ": " + f.Message
 	}
 	return f.Message
+}
+
+// location is the account's time zone, for dates shown to its users.
+func (v *View) location() *time.Location {
+	if v.ID != nil && v.ID.Account.Timezone != "" {
+		if loc, err := time.LoadLocation(v.ID.Account.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// When formats a time in the account's time zone and the page's language.
+func (v *View) When(t time.Time) string { return v.P.DateTime(t.In(v.location())) }
+
+// Can reports whether the person may act at level in category, so pages
+// show only the buttons that would work (SPEC §2.3).
+func (v *View) Can(category, level string) bool {
+	if v.ID == nil || !v.ID.HasAccount() {
+		return false
+	}
+	l, err := rights.ParseLevel(level)
+	return err == nil && v.ID.Actor.Level(rights.Category(category)) >= l
 }
 
 // Value returns a form value to show again after an error.
