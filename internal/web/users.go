@@ -28,6 +28,8 @@ type userView struct {
 	Editable bool // details and caps
 	RightsOK bool // the rights matrix may be changed by the viewer
 	Version  int64
+	Unsaved  bool // a preset was applied but not saved: no live refresh
+	Conflict bool // the save met a newer version
 }
 
 // Categories lists the categories in menu order for the rights matrix.
@@ -208,6 +210,7 @@ func (w *Web) inviteUser(rw http.ResponseWriter, r *http.Request, v *View) {
 		if err != nil {
 			v.Error = v.Message(err)
 		}
+		page.Unsaved = true
 		w.render(rw, r, http.StatusOK, "user", page)
 		return
 	}
@@ -233,6 +236,7 @@ func (w *Web) formError(rw http.ResponseWriter, r *http.Request, page *userView,
 		return
 	}
 	page.View.Error, page.View.Field = page.View.Message(err), f.Field
+	page.Conflict = f.Kind == fault.Conflict
 	w.render(rw, r, server.Status(f.Kind), "user", page)
 }
 
@@ -293,7 +297,7 @@ func (w *Web) saveUser(rw http.ResponseWriter, r *http.Request, v *View) {
 		if err != nil {
 			v.Error = v.Message(err)
 		}
-		page.Version = version
+		page.Version, page.Unsaved = version, true
 		w.render(rw, r, http.StatusOK, "user", page)
 		return
 	}
