@@ -299,3 +299,39 @@ func TestRightsMatrix(t *testing.T) {
 		}
 	})
 }
+
+func TestUsersAPIBadInput(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		acc, key := e.account("Acme", "owner@example.com")
+		e.member(acc, "bob@example.com", rights.Set{})
+		var bob int64
+		db.Read().QueryRow(context.Background(), `SELECT id FROM users WHERE email = 'bob@example.com'`).Scan(&bob)
+		tests := []struct {
+			name, method, path, body string
+			status                   int
+			field                    string
+		}{
+			{"unknown category", "PUT", fmt.Sprintf("/api/v1/users/%d/rights", bob), `{"contact": "editor"}`, 400, "rights"},
+			{"unknown level", "PUT", fmt.Sprintf("/api/v1/users/%d/rights", bob), `{"contacts": "admin"}`, 400, "rights.contacts"},
+			{"malformed JSON", "POST", "/api/v1/users", `{"email": `, 400, ""},
+			{"invalid email", "POST", "/api/v1/users", `{"email": "nope"}`, 400, "email"},
+			{"duplicate user", "POST", "/api/v1/users", `{"email": "bob@example.com"}`, 400, "email"},
+			{"unknown field", "POST", "/api/v1/users", `{"email": "x@example.com", "role": "admin"}`, 400, "role"},
+			{"negative cap", "POST", "/api/v1/users", `{"email": "y@example.com", "caps": {"email_monthly": -5}}`, 400, "caps.email_monthly"},
+			{"another account's user", "GET", "/api/v1/users/1", ``, 404, ""},
+			{"not an id", "GET", "/api/v1/users/abc", ``, 404, ""},
+		}
+		for _, tt := range tests {
+			status, body := e.do(tt.method, tt.path, key, tt.body)
+			errBody, _ := body["error"].(map[string]any)
+			if status != tt.status || (tt.field != "" && errBody["field"] != tt.field) {
+				t.Errorf("%s: %d %v, want %d on field %q", tt.name, status, body, tt.status, tt.field)
+			}
+		}
+		status, body := e.do("GET", "/api/v1/users", key, "")
+		if status != 200 || len(body["users"].([]any)) != 2 {
+			t.Fatalf("bad requests changed the users: %v", body)
+		}
+	})
+}
