@@ -317,11 +317,18 @@ func TestSuspendAndDeleteCutAccessAtOnce(t *testing.T) {
 			t.Fatalf("login after reactivation: %v", err)
 		}
 		session = login.Token
+		key, _, err = f.auth.CreateKey(ctx, f.acc.ID, "bob@example.com", "k2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := f.members.Delete(ctx, f.owner, user.ID(bob.UserID)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.auth.Session(ctx, session); !fault.Is(err, fault.Unauthenticated) {
 			t.Fatalf("session after deletion: %v", err)
+		}
+		if _, err := f.auth.APIKey(ctx, key); !fault.Is(err, fault.Unauthenticated) {
+			t.Fatalf("key after deletion: %v", err)
 		}
 		entries, _, _ := history.List(ctx, db.Read(), int64(f.acc.ID), history.Filter{UserID: bob.UserID})
 		if len(entries) == 0 {
