@@ -20,8 +20,10 @@ type Service struct {
 	Now func() time.Time
 }
 
-func (s *Service) read(by rights.Actor) error  { return rights.Check(by, rights.Contacts, rights.Guest) }
-func (s *Service) write(by rights.Actor) error { return rights.Check(by, rights.Contacts, rights.Editor) }
+func (s *Service) read(by rights.Actor) error { return rights.Check(by, rights.Contacts, rights.Guest) }
+func (s *Service) write(by rights.Actor) error {
+	return rights.Check(by, rights.Contacts, rights.Editor)
+}
 
 // Settings returns the account's contact settings.
 func (s *Service) Settings(ctx context.Context, by rights.Actor) (Settings, error) {
