@@ -13,6 +13,9 @@ type Querier interface {
 	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) *Row
+	// Prepare compiles a statement once for many executions (bulk
+	// imports); close it when done.
+	Prepare(ctx context.Context, query string) (*Stmt, error)
 	Dialect() Dialect
 }
 
@@ -20,6 +23,7 @@ type executor interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 type querier struct {
@@ -42,6 +46,31 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (*sql.Row
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: q.ex.QueryRowContext(ctx, q.rewrite(query), args...)}
 }
+
+func (q querier) Prepare(ctx context.Context, query string) (*Stmt, error) {
+	st, err := q.ex.PrepareContext(ctx, q.rewrite(query))
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return &Stmt{st: st}, nil
+}
+
+// Stmt is a prepared statement with driver errors mapped to faults.
+type Stmt struct{ st *sql.Stmt }
+
+// Exec runs the statement with args.
+func (s *Stmt) Exec(ctx context.Context, args ...any) (sql.Result, error) {
+	res, err := s.st.ExecContext(ctx, args...)
+	return res, mapError(err)
+}
+
+// QueryRow runs the statement for one row.
+func (s *Stmt) QueryRow(ctx context.Context, args ...any) *Row {
+	return &Row{row: s.st.QueryRowContext(ctx, args...)}
+}
+
+// Close releases the statement.
+func (s *Stmt) Close() error { return s.st.Close() }
 
 func (q querier) rewrite(query string) string {
 	if q.dialect != SQLite {
