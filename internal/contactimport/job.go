@@ -1,0 +1,238 @@
+package contactimport
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"envoi/internal/account"
+	"envoi/internal/contact"
+	"envoi/internal/database"
+	"envoi/internal/fault"
+	"envoi/internal/history"
+	"envoi/internal/job"
+	"envoi/internal/rights"
+	"envoi/internal/user"
+)
+
+// batchRows is how many rows one transaction writes: large enough that a
+// commit's fsync is amortised, small enough that progress moves often and
+// a crash redoes little. A variable so the crash test can use small batches.
+var batchRows = 5000
+
+// afterBatch, when set (tests only), runs after each committed batch; an
+// error stops the attempt as a crash would.
+var afterBatch func(batch int) error
+
+// Handle runs an import job: it streams the stored file, maps each row,
+// and writes batches. Each batch, its counters, its errors and the
+// checkpoint commit together, so after a crash the next attempt skips the
+// lines already written and the totals equal a clean run's.
+func (s *Service) Handle(ctx context.Context, j *job.Job) error {
+	var p payload
+	if err := j.Decode(&p); err != nil {
+		return err
+	}
+	imp, err := get(ctx, s.DB.Read(), j.AccountID, p.ImportID)
+	if err != nil {
+		return job.Permanent(err)
+	}
+	var checkpoint int64
+	if err := s.DB.Read().QueryRow(ctx, `SELECT checkpoint_line FROM imports WHERE account_id = $1 AND id = $2`, j.AccountID, imp.ID).Scan(&checkpoint); err != nil {
+		return err
+	}
+	by, err := s.actor(ctx, j.AccountID, imp.ID)
+	if err != nil {
+		return job.Permanent(err)
+	}
+	if _, err := s.DB.Write().Exec(ctx, `UPDATE imports SET state = 'running', started_at = COALESCE(started_at, $3) WHERE account_id = $1 AND id = $2`,
+		j.AccountID, imp.ID, s.Now().UnixMilli()); err != nil {
+		return err
+	}
+	src := &countingReader{r: &chunkReader{ctx: ctx, q: s.DB.Read(), account: j.AccountID, id: imp.ID}}
+	opt := Options{}
+	if len(imp.Separator) > 0 && imp.Format == "csv" {
+		opt.Separator = []rune(imp.Separator)[0]
+	}
+	rd, err := Open(src, opt)
+	if err != nil {
+		return job.Permanent(fault.Wrap(fault.Invalid, err, "the file cannot be read"))
+	}
+	header := rd.Header()
+	targets := make([]string, len(header))
+	columnOf := map[string]string{}
+	for i, h := range header {
+		targets[i] = imp.Mapping[h]
+		if targets[i] != "" {
+			columnOf[targets[i]] = h
+		}
+	}
+	var batch []contact.ImportRow
+	var lineErrs []RowError
+	lastLine, batches := int(checkpoint), 0
+	flush := func() error {
+		if len(batch) == 0 && len(lineErrs) == 0 {
+			return nil
+		}
+		return s.DB.InTx(ctx, func(q database.Querier) error {
+			res, err := contact.ImportBatch(ctx, q, by, imp.Mode, imp.List, batch, s.Now())
+			if err != nil {
+				return err
+			}
+			errs := append([]RowError(nil), lineErrs...)
+			for _, e := range res.Errors {
+				errs = append(errs, RowError{Line: e.Line, Column: columnOf[e.Field], Reason: e.Reason})
+			}
+			if err := storeErrors(ctx, q, j.AccountID, imp.ID, errs); err != nil {
+				return err
+			}
+			rejected := res.Rejected + len(lineErrs)
+			if _, err := q.Exec(ctx, `UPDATE imports SET rows_read = rows_read + $3, created = created + $4, updated = updated + $5,
+				skipped = skipped + $6, rejected = rejected + $7, matched = matched + $8, error_count = error_count + $9,
+				checkpoint_line = $10, bytes_done = $11 WHERE account_id = $1 AND id = $2`,
+				j.AccountID, imp.ID, len(batch)+len(lineErrs), res.Created, res.Updated, res.Skipped, rejected, res.Matched,
+				len(errs), lastLine, src.n); err != nil {
+				return err
+			}
+			return j.Checkpoint(ctx, q, src.n, imp.Size)
+		})
+	}
+	for {
+		row, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if le, ok := err.(*LineError); ok {
+			if int64(le.Line) > checkpoint {
+				lineErrs = append(lineErrs, RowError{Line: le.Line, Column: le.Column, Reason: le.Reason})
+				lastLine = max(lastLine, le.Line)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read the file: %w", err)
+		}
+		if int64(row.Line) <= checkpoint {
+			continue // written by an earlier attempt
+		}
+		batch = append(batch, contact.ImportRow{Line: row.Line, Input: toInput(targets, row.Values)})
+		lastLine = row.Line
+		if len(batch) >= batchRows {
+			if err := flush(); err != nil {
+				return err
+			}
+			batch, lineErrs = batch[:0], lineErrs[:0]
+			batches++
+			if afterBatch != nil {
+				if err := afterBatch(batches); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return j.Complete(ctx, func(q database.Querier) error {
+		now := s.Now()
+		if _, err := q.Exec(ctx, `UPDATE imports SET state = 'done', finished_at = $3, bytes_done = size WHERE account_id = $1 AND id = $2`,
+			j.AccountID, imp.ID, now.UnixMilli()); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM import_chunks WHERE account_id = $1 AND import_id = $2`, j.AccountID, imp.ID); err != nil {
+			return err
+		}
+		done, err := get(ctx, q, j.AccountID, imp.ID)
+		if err != nil {
+			return err
+		}
+		return history.Record(ctx, q, by, "contact.import", rights.Contacts, history.Object{Type: "import", ID: imp.ID, Label: imp.FileName},
+			[]history.Change{{Field: "rows", After: done.Rows}, {Field: "created", After: done.Created}, {Field: "updated", After: done.Updated},
+				{Field: "skipped", After: done.Skipped}, {Field: "rejected", After: done.Rejected}, {Field: "match_rate", After: done.MatchRate}}, now)
+	})
+}
+
+// actor acts for the person who started the import, with their current
+// rights: someone suspended meanwhile cannot have an import finish for them.
+func (s *Service) actor(ctx context.Context, accountID, id int64) (rights.Actor, error) {
+	var uid int64
+	if err := s.DB.Read().QueryRow(ctx, `SELECT created_by FROM imports WHERE account_id = $1 AND id = $2`, accountID, id).Scan(&uid); err != nil {
+		return rights.Actor{}, err
+	}
+	_, _, by, err := account.Resolve(ctx, s.DB.Read(), account.ID(accountID), user.ID(uid), 0, nil)
+	if err != nil {
+		return rights.Actor{}, err
+	}
+	by.IP, by.UserAgent = "", "import job"
+	return by, rights.Check(by, rights.Contacts, rights.Editor)
+}
+
+func storeErrors(ctx context.Context, q database.Querier, accountID, id int64, errs []RowError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	var stored int64
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM import_errors WHERE account_id = $1 AND import_id = $2`, accountID, id).Scan(&stored); err != nil {
+		return err
+	}
+	for _, e := range errs {
+		if stored >= maxStoredErrors {
+			return nil
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO import_errors (account_id, import_id, line, col, reason) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (account_id, import_id, line) DO NOTHING`, accountID, id, e.Line, e.Column, e.Reason); err != nil {
+			return err
+		}
+		stored++
+	}
+	return nil
+}
+
+// toInput maps a row's values to a contact input; empty cells are left out
+// so an update never erases data the file simply lacks.
+func toInput(targets []string, values []string) contact.Input {
+	var in contact.Input
+	for i, v := range values {
+		if i >= len(targets) || targets[i] == "" || v == "" {
+			continue
+		}
+		v := v
+		switch targets[i] {
+		case "email":
+			in.Email = &v
+		case "phone":
+			in.Phone = &v
+		case "civility":
+			in.Civility = &v
+		case "first_name":
+			in.FirstName = &v
+		case "last_name":
+			in.LastName = &v
+		case "birth_date":
+			in.BirthDate = &v
+		case "address":
+			in.Address = &v
+		case "postal_code":
+			in.PostalCode = &v
+		case "city":
+			in.City = &v
+		case "country":
+			in.Country = &v
+		case "company":
+			in.Company = &v
+		case "job":
+			in.Job = &v
+		case "language":
+			in.Language = &v
+		case "consent_source":
+			in.ConsentSource = &v
+		default:
+			if in.Fields == nil {
+				in.Fields = map[string]any{}
+			}
+			in.Fields[targets[i]] = v
+		}
+	}
+	return in
+}
+
