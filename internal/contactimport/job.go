@@ -235,4 +235,3 @@ func toInput(targets []string, values []string) contact.Input {
 	}
 	return in
 }
-
