@@ -132,6 +132,9 @@ func ImportBatch(ctx context.Context, q database.Querier, by rights.Actor, mode 
 		}
 		ok = append(ok, p)
 	}
+	if ok, err = dropSuppressed(ctx, q, by.AccountID, ok, reject); err != nil {
+		return res, err
+	}
 	if err := matchExisting(ctx, q, by.AccountID, st, fields, ok); err != nil {
 		return res, err
 	}
@@ -340,4 +343,56 @@ func updateFromImport(ctx context.Context, q database.Querier, by rights.Actor, 
 	}
 	p.c.ID = cur.ID
 	return saveValues(ctx, q, by.AccountID, cur.ID, p.vals)
+}
+
+// dropSuppressed rejects the rows whose email or phone was erased (GDPR),
+// with one query per 400 hashes.
+func dropSuppressed(ctx context.Context, q database.Querier, accountID int64, rows []*prepared, reject func(int, error)) ([]*prepared, error) {
+	var hashes []string
+	for _, p := range rows {
+		if p.c.Email != "" {
+			hashes = append(hashes, suppressionHash(accountID, "email", p.c.Email))
+		}
+		if p.c.Phone != "" {
+			hashes = append(hashes, suppressionHash(accountID, "phone", p.c.Phone))
+		}
+	}
+	erased := map[string]bool{}
+	for start := 0; start < len(hashes); start += 400 {
+		chunk := hashes[start:min(start+400, len(hashes))]
+		args := []any{accountID}
+		marks := make([]string, len(chunk))
+		for i, h := range chunk {
+			args = append(args, h)
+			marks[i] = "$" + strconv.Itoa(i+2)
+		}
+		found, err := q.Query(ctx, `SELECT hash FROM suppressions WHERE account_id = $1 AND hash IN (`+strings.Join(marks, ",")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for found.Next() {
+			var h string
+			found.Scan(&h)
+			erased[h] = true
+		}
+		found.Close()
+		if err := found.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(erased) == 0 {
+		return rows, nil
+	}
+	keep := rows[:0]
+	for _, p := range rows {
+		switch {
+		case p.c.Email != "" && erased[suppressionHash(accountID, "email", p.c.Email)]:
+			reject(p.row.Line, errSuppressed("email"))
+		case p.c.Phone != "" && erased[suppressionHash(accountID, "phone", p.c.Phone)]:
+			reject(p.row.Line, errSuppressed("phone"))
+		default:
+			keep = append(keep, p)
+		}
+	}
+	return keep, nil
 }

@@ -199,6 +199,11 @@ func create(ctx context.Context, q database.Querier, by rights.Actor, in Input, 
 	if err != nil {
 		return Contact{}, err
 	}
+	if kind, err := suppressed(ctx, q, by.AccountID, c.Email, c.Phone); err != nil {
+		return Contact{}, err
+	} else if kind != "" {
+		return Contact{}, errSuppressed(kind)
+	}
 	id, err := database.NewID(ctx, q)
 	if err != nil {
 		return Contact{}, err

@@ -16,8 +16,9 @@ import (
 
 // Service holds the contact use cases of an account.
 type Service struct {
-	DB  *database.DB
-	Now func() time.Time
+	DB      *database.DB
+	Now     func() time.Time
+	Erasers []Eraser // what other packages keep about a contact, erased with it
 }
 
 func (s *Service) read(by rights.Actor) error { return rights.Check(by, rights.Contacts, rights.Guest) }

@@ -1,0 +1,155 @@
+package contact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"envoi/internal/database"
+	"envoi/internal/fault"
+	"envoi/internal/history"
+	"envoi/internal/phone"
+	"envoi/internal/rights"
+	"envoi/internal/user"
+)
+
+// suppressionHash is what stays of an erased email or phone: a hash bound
+// to the account, so the value cannot be read back and one account's list
+// says nothing about another's.
+func suppressionHash(accountID int64, kind, value string) string {
+	sum := sha256.Sum256([]byte(strconv.FormatInt(accountID, 10) + ":" + kind + ":" + value))
+	return hex.EncodeToString(sum[:])
+}
+
+// Erasers delete what other packages keep about a contact (events, notes…)
+// when it is erased; the app registers them. Each runs in the erasure's
+// transaction.
+type Eraser func(ctx context.Context, q database.Querier, accountID int64, id ID) error
+
+// Erase deletes everything about a contact at their request (SPEC §4.6;
+// contacts approver) and keeps hashes of their email and phone so they are
+// not re-created or re-imported by mistake. The history keeps that an
+// erasure happened, not who.
+func (s *Service) Erase(ctx context.Context, by rights.Actor, id ID) error {
+	if err := rights.Check(by, rights.Contacts, rights.Approver); err != nil {
+		return err
+	}
+	now := s.Now()
+	return s.DB.InTx(ctx, func(q database.Querier) error {
+		c, err := load(ctx, q, by.AccountID, id)
+		if err != nil {
+			return err
+		}
+		for kind, v := range map[string]string{"email": c.Email, "phone": c.Phone} {
+			if v == "" {
+				continue
+			}
+			if _, err := q.Exec(ctx, `INSERT INTO suppressions (account_id, hash, kind, created_at, created_by) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (account_id, hash) DO NOTHING`, by.AccountID, suppressionHash(by.AccountID, kind, v), kind, now.UnixMilli(), nullInt(by.UserID)); err != nil {
+				return err
+			}
+		}
+		for _, erase := range s.Erasers {
+			if err := erase(ctx, q, by.AccountID, id); err != nil {
+				return err
+			}
+		}
+		if err := remove(ctx, q, by.AccountID, []ID{id}); err != nil {
+			return err
+		}
+		return history.Record(ctx, q, by, "contact.erase", rights.Contacts, history.Object{Type: "contact", ID: int64(id), Label: "(erased)"}, nil, now)
+	})
+}
+
+// suppressed reports whether an email or phone was erased; the first
+// matching kind is returned.
+func suppressed(ctx context.Context, q database.Querier, accountID int64, email, phone string) (string, error) {
+	for kind, v := range map[string]string{"email": email, "phone": phone} {
+		if v == "" {
+			continue
+		}
+		var n int
+		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM suppressions WHERE account_id = $1 AND hash = $2`, accountID, suppressionHash(accountID, kind, v)).Scan(&n); err != nil {
+			return "", err
+		}
+		if n > 0 {
+			return kind, nil
+		}
+	}
+	return "", nil
+}
+
+func errSuppressed(kind string) error {
+	return fault.Invalidf(kind, "this %s belongs to a person whose data was erased at their request; lift the suppression to add it again", kind).
+		WithKey("contacts.suppressed")
+}
+
+// LiftSuppression lets an erased email or phone be added again (contacts
+// approver), e.g. when the person comes back and consents.
+func (s *Service) LiftSuppression(ctx context.Context, by rights.Actor, value string) error {
+	if err := rights.Check(by, rights.Contacts, rights.Approver); err != nil {
+		return err
+	}
+	now := s.Now()
+	return s.DB.InTx(ctx, func(q database.Querier) error {
+		st, err := loadSettings(ctx, q, by.AccountID)
+		if err != nil {
+			return err
+		}
+		kind, v := "email", strings.TrimSpace(value)
+		if e, err := user.NormalizeEmail("value", v); err == nil {
+			v = e
+		} else if p, err := phone.Normalize(v, st.DefaultCountry); err == nil {
+			kind, v = "phone", p
+		} else {
+			return fault.Invalidf("value", "is neither an email address nor a phone number")
+		}
+		res, err := q.Exec(ctx, `DELETE FROM suppressions WHERE account_id = $1 AND hash = $2`, by.AccountID, suppressionHash(by.AccountID, kind, v))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.Notf("no erased %s matches", kind)
+		}
+		return history.Record(ctx, q, by, "contact.suppression.lift", rights.Contacts, history.Object{Type: "suppression", Label: kind}, nil, now)
+	})
+}
+
+// Personal is everything envoi keeps about a contact, for a GDPR access
+// request (SPEC §4.6): the record, list names and the history of changes.
+type Personal struct {
+	Contact  Contact
+	Lists    []List
+	Changes  []history.Entry
+	Exported time.Time
+}
+
+// ExportPersonal gathers a contact's data (contacts editor) and records the
+// export, which is itself personal-data processing.
+func (s *Service) ExportPersonal(ctx context.Context, by rights.Actor, id ID) (Personal, error) {
+	if err := s.write(by); err != nil {
+		return Personal{}, err
+	}
+	now := s.Now()
+	var p Personal
+	err := s.DB.InTx(ctx, func(q database.Querier) error {
+		c, err := load(ctx, q, by.AccountID, id)
+		if err != nil {
+			return err
+		}
+		p = Personal{Contact: c, Exported: now}
+		for _, l := range c.Lists {
+			if list, err := getList(ctx, q, by.AccountID, l); err == nil {
+				p.Lists = append(p.Lists, list)
+			}
+		}
+		if p.Changes, _, err = history.List(ctx, q, by.AccountID, history.Filter{ObjectType: "contact", ObjectID: int64(id), Limit: 500}); err != nil {
+			return err
+		}
+		return history.Record(ctx, q, by, "contact.gdpr_export", rights.Contacts, history.Object{Type: "contact", ID: int64(id), Label: label(c)}, nil, now)
+	})
+	return p, err
+}
