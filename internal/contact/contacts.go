@@ -526,7 +526,7 @@ func (s *Service) Delete(ctx context.Context, by rights.Actor, id ID) error {
 		if err != nil {
 			return err
 		}
-		if err := remove(ctx, q, by.AccountID, []ID{id}); err != nil {
+		if err := s.forget(ctx, q, by.AccountID, []ID{id}); err != nil {
 			return err
 		}
 		return history.Record(ctx, q, by, "contact.delete", rights.Contacts, history.Object{Type: "contact", ID: int64(id), Label: label(c)}, nil, now)
@@ -553,7 +553,7 @@ func (s *Service) DeleteMany(ctx context.Context, by rights.Actor, ids []ID) (in
 		if n == 0 {
 			return nil
 		}
-		if err := remove(ctx, q, by.AccountID, mine); err != nil {
+		if err := s.forget(ctx, q, by.AccountID, mine); err != nil {
 			return err
 		}
 		return history.Record(ctx, q, by, "contact.delete_many", rights.Contacts, history.Object{Type: "contact", Label: strconv.Itoa(n) + " contacts"},
@@ -591,6 +591,18 @@ func existing(ctx context.Context, q database.Querier, accountID int64, ids []ID
 		}
 	}
 	return out, nil
+}
+
+// forget removes contacts and what other packages keep about them.
+func (s *Service) forget(ctx context.Context, q database.Querier, accountID int64, ids []ID) error {
+	for _, erase := range s.Erasers {
+		for _, id := range ids {
+			if err := erase(ctx, q, accountID, id); err != nil {
+				return err
+			}
+		}
+	}
+	return remove(ctx, q, accountID, ids)
 }
 
 func remove(ctx context.Context, q database.Querier, accountID int64, ids []ID) error {

@@ -24,8 +24,8 @@ func suppressionHash(accountID int64, kind, value string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Erasers delete what other packages keep about a contact (events, notes…)
-// when it is erased; the app registers them. Each runs in the erasure's
+// Eraser deletes what another package keeps about a contact (events,
+// notes…) when it is deleted or erased; the app registers them. Each runs in the erasure's
 // transaction.
 type Eraser func(ctx context.Context, q database.Querier, accountID int64, id ID) error
 
@@ -52,12 +52,7 @@ func (s *Service) Erase(ctx context.Context, by rights.Actor, id ID) error {
 				return err
 			}
 		}
-		for _, erase := range s.Erasers {
-			if err := erase(ctx, q, by.AccountID, id); err != nil {
-				return err
-			}
-		}
-		if err := remove(ctx, q, by.AccountID, []ID{id}); err != nil {
+		if err := s.forget(ctx, q, by.AccountID, []ID{id}); err != nil {
 			return err
 		}
 		return history.Record(ctx, q, by, "contact.erase", rights.Contacts, history.Object{Type: "contact", ID: int64(id), Label: "(erased)"}, nil, now)

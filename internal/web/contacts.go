@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -293,9 +294,10 @@ type contactView struct {
 	Fields     []contact.Field
 	Lists      []contact.List
 	Version    int64
-	Conflict   bool       // the save met a newer version
-	ExistingID int64      // the contact that already has this unique key
-	Posted     url.Values // the refused form, shown again
+	Conflict   bool          // the save met a newer version
+	ExistingID int64         // the contact that already has this unique key
+	Timeline   template.HTML // the latest activity, rendered by the activity feature
+	Posted     url.Values    // the refused form, shown again
 }
 
 // Editable says whether the form may be saved.
@@ -586,6 +588,12 @@ func (w *Web) contactPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	switch done := r.URL.Query().Get("done"); done {
 	case "created", "saved":
 		v.Notice = v.T("contacts.done." + done)
+	}
+	if w.Activity != nil {
+		if page.Timeline, err = w.timelineSection(r, v, c.ID); err != nil {
+			w.failPage(rw, r, v, err)
+			return
+		}
 	}
 	w.render(rw, r, http.StatusOK, "contact", page)
 }
