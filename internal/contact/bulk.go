@@ -220,12 +220,14 @@ func matchExisting(ctx context.Context, q database.Querier, accountID int64, st 
 			args = append(args, k)
 			marks[i] = "$" + strconv.Itoa(i+2)
 		}
-		query := `SELECT id, ` + column + ` FROM contacts WHERE account_id = $1 AND ` + column + ` IN (` + strings.Join(marks, ",") + `) ORDER BY id`
+		// No ORDER BY: with it SQLite walks the primary key over the whole
+		// base instead of the key's index; the lowest id is kept below.
+		query := `SELECT id, ` + column + ` FROM contacts WHERE account_id = $1 AND ` + column + ` IN (` + strings.Join(marks, ",") + `)`
 		if column == "" {
 			args = append(args, fieldID)
 			query = `SELECT contact_id, COALESCE(LOWER(text_value), CAST(num_value AS TEXT)) AS k FROM contact_values
 				WHERE account_id = $1 AND field_id = $` + strconv.Itoa(len(args)) + ` AND COALESCE(LOWER(text_value), CAST(num_value AS TEXT)) IN (` +
-				strings.Join(marks, ",") + `) ORDER BY contact_id`
+				strings.Join(marks, ",") + `)`
 		}
 		found, err := q.Query(ctx, query, args...)
 		if err != nil {
@@ -239,7 +241,7 @@ func matchExisting(ctx context.Context, q database.Querier, accountID int64, st 
 				return err
 			}
 			for _, p := range byKey[k] {
-				if p.matchID == 0 {
+				if p.matchID == 0 || id < p.matchID {
 					p.matchID = id
 				}
 			}
