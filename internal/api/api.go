@@ -7,7 +7,11 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/activity"
 	"envoi/internal/auth"
+	"envoi/internal/contact"
+	"envoi/internal/contactexport"
+	"envoi/internal/contactimport"
 	"envoi/internal/fault"
 	"envoi/internal/rights"
 	"envoi/internal/server"
@@ -18,9 +22,13 @@ const SessionCookie = "envoi_session"
 
 // Deps are the services the API calls.
 type Deps struct {
-	Auth    *auth.Service
-	Members *account.Members
-	Now     func() time.Time
+	Auth     *auth.Service
+	Members  *account.Members
+	Contacts *contact.Service
+	Imports  *contactimport.Service
+	Exports  *contactexport.Service
+	Activity *activity.Service // events, notes and the contact timeline (SPEC §4.5)
+	Now      func() time.Time
 }
 
 // API serves /api/v1.
@@ -45,7 +53,11 @@ func (a *API) Routes() []Route { return a.table }
 // paths.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range a.table {
-		mux.Handle(rt.Pattern, a.wrap(rt))
+		h := a.wrap(rt)
+		if rt.MaxBody > 0 {
+			h = server.WithBodyLimit(rt.MaxBody, h)
+		}
+		mux.Handle(rt.Pattern, h)
 	}
 	// Unknown paths get a JSON 404, known paths with another method a 405
 	// naming the allowed ones.

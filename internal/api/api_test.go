@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,8 +14,12 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/activity"
 	"envoi/internal/api"
 	"envoi/internal/auth"
+	"envoi/internal/contact"
+	"envoi/internal/contactexport"
+	"envoi/internal/contactimport"
 	"envoi/internal/database"
 	"envoi/internal/dbtest"
 	"envoi/internal/instance"
@@ -54,7 +59,9 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	clock := func() time.Time { return e.now }
 	e.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: clock}
 	e.mail = &sentInvitations{}
-	e.api = api.New(api.Deps{Auth: e.auth, Members: &account.Members{DB: db, Now: clock, Inviter: e.mail, BaseURL: "http://envoi.test"}, Now: clock})
+	e.api = api.New(api.Deps{Auth: e.auth, Members: &account.Members{DB: db, Now: clock, Inviter: e.mail, BaseURL: "http://envoi.test"},
+		Contacts: &contact.Service{DB: db, Now: clock}, Imports: &contactimport.Service{DB: db, Now: clock},
+		Exports: &contactexport.Service{DB: db, Now: clock}, Activity: &activity.Service{DB: db, Now: clock}, Now: clock})
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -219,7 +226,7 @@ func pathFixtures(e *env, acc account.Account) map[string]func() string {
 			return fmt.Sprintf("/api/v1/users/%d%s", id, suffix)
 		}
 	}
-	return map[string]func() string{
+	out := map[string]func() string{
 		"GET /api/v1/users/{id}":               member(""),
 		"PATCH /api/v1/users/{id}":             member(""),
 		"DELETE /api/v1/users/{id}":            member(""),
@@ -229,6 +236,11 @@ func pathFixtures(e *env, acc account.Account) map[string]func() string {
 		"POST /api/v1/users/{id}/invitation":   member("/invitation"),
 		"DELETE /api/v1/users/{id}/invitation": member("/invitation"),
 	}
+	maps.Copy(out, contactFixtures(e, acc))
+	maps.Copy(out, importFixtures(e, acc))
+	maps.Copy(out, exportFixtures(e, acc))
+	maps.Copy(out, activityFixtures(e, acc))
+	return out
 }
 
 // TestRightsMatrix walks every API route with every level of its category

@@ -24,6 +24,7 @@ type Route struct {
 	Category rights.Category
 	Level    rights.Level
 	Summary  string
+	MaxBody  int64 // a larger request body limit than the server's default (uploads); 0 keeps the default
 	handle   handlerFunc
 }
 
@@ -36,5 +37,10 @@ func (a *API) routes() []Route {
 	}
 	rs = append(rs, a.userRoutes()...)
 	rs = append(rs, a.historyRoutes()...)
+	rs = append(rs, a.contactRoutes()...)
+	rs = append(rs, a.importRoutes()...)
+	rs = append(rs, a.exportRoutes()...)
+	rs = append(rs, a.gdprRoutes()...)
+	rs = append(rs, a.activityRoutes()...)
 	return rs
 }

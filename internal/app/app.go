@@ -17,9 +17,13 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/activity"
 	"envoi/internal/api"
 	"envoi/internal/auth"
 	"envoi/internal/config"
+	"envoi/internal/contact"
+	"envoi/internal/contactexport"
+	"envoi/internal/contactimport"
 	"envoi/internal/database"
 	"envoi/internal/i18n"
 	"envoi/internal/instance"
@@ -44,6 +48,10 @@ type App struct {
 	Accounts  *account.Service
 	Auth      *auth.Service
 	Members   *account.Members
+	Contacts  *contact.Service
+	Imports   *contactimport.Service
+	Exports   *contactexport.Service
+	Activity  *activity.Service
 	Jobs      *job.Worker
 	Scheduler *job.Scheduler
 	API       *api.API
@@ -77,7 +85,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Members = &account.Members{DB: db, Now: now, BaseURL: cfg.BaseURL}
 	a.Jobs = job.NewWorker(db, log, job.Options{})
 	a.Scheduler = job.NewScheduler(db, log, job.SchedulerOptions{})
-	a.API = api.New(api.Deps{Auth: a.Auth, Members: a.Members, Now: now})
+	a.Contacts = &contact.Service{DB: db, Now: now, Erasers: []contact.Eraser{
+		func(ctx context.Context, q database.Querier, accountID int64, id contact.ID) error {
+			return activity.Forget(ctx, q, accountID, id)
+		},
+	}}
+	a.Imports = &contactimport.Service{DB: db, Now: now}
+	a.Jobs.Register(contactimport.JobKind, a.Imports.Handle)
+	a.Exports = &contactexport.Service{DB: db, Now: now}
+	a.Activity = &activity.Service{DB: db, Now: now}
+	a.Jobs.Register(contactexport.JobKind, a.Exports.Handle)
+	a.Jobs.Register(contactexport.CleanupKind, a.Exports.Cleanup)
+	a.Scheduler.Every(contactexport.CleanupKind, time.Hour, job.New{Kind: contactexport.CleanupKind}) // expired export files
+	a.API = api.New(api.Deps{Auth: a.Auth, Members: a.Members, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Now: now})
 	catalog, err := i18n.New()
 	if err != nil {
 		db.Close()
@@ -87,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Notifier = &notify.Notifier{Mailer: mailer(cfg, db, now), From: sender(cfg.BaseURL), BaseURL: cfg.BaseURL, I18n: catalog}
 	a.Members.Inviter = a.Notifier
 	resets := &auth.Resets{DB: db, Mailer: a.Notifier, Throttle: user.NewResetThrottle(), Now: now}
-	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets})
+	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity})
 	if err != nil {
 		db.Close()
 		return nil, err

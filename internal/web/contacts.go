@@ -38,6 +38,9 @@ func (b contactBase) SubNav() []MenuItem {
 		{Category: "blacklist", Label: b.T("contacts.sub.blacklist"), Href: "/contacts/blacklist"},
 		{Category: "imports", Label: b.T("imports.sub"), Href: "/contacts/imports"},
 	}
+	if b.Can("contacts", "editor") {
+		items = append(items, MenuItem{Category: "export", Label: b.T("exports.sub"), Href: "/contacts/export"})
+	}
 	for i := range items {
 		items[i].Active = items[i].Category == b.Sub
 	}

@@ -23,6 +23,7 @@ type Route struct {
 	Access   Access
 	Category rights.Category
 	Level    rights.Level
+	MaxBody  int64 // a larger request body limit than the server's default (uploads); 0 keeps the default
 	handle   handlerFunc
 }
 
@@ -43,8 +44,13 @@ func (w *Web) routes() []Route {
 	rs = append(rs, w.securityRoutes()...)
 	rs = append(rs, w.outboxRoutes()...)
 	rs = append(rs, w.liveRoutes()...)
+	rs = append(rs, w.contactRoutes()...)
+	rs = append(rs, w.importRoutes()...)
+	rs = append(rs, w.exportRoutes()...)
+	rs = append(rs, w.gdprRoutes()...)
+	rs = append(rs, w.activityRoutes()...)
 	// Each category's section, until its issue builds its real pages.
-	built := map[rights.Category]bool{rights.Users: true}
+	built := map[rights.Category]bool{rights.Users: true, rights.Contacts: true}
 	for _, c := range rights.Categories {
 		if built[c] {
 			continue

@@ -14,7 +14,11 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/activity"
 	"envoi/internal/auth"
+	"envoi/internal/contact"
+	"envoi/internal/contactexport"
+	"envoi/internal/contactimport"
 	"envoi/internal/database"
 	"envoi/internal/fault"
 	"envoi/internal/i18n"
@@ -41,8 +45,12 @@ type Deps struct {
 	Log           *slog.Logger
 	SecureCookies bool
 	Now           func() time.Time
-	Live          *live.Hub    // live updates and presence (SPEC §3.2); nil turns them off
-	Resets        *auth.Resets // password reset by email (SPEC §2.6)
+	Live          *live.Hub              // live updates and presence (SPEC §3.2); nil turns them off
+	Resets        *auth.Resets           // password reset by email (SPEC §2.6)
+	Contacts      *contact.Service       // the contact base (SPEC §4)
+	Imports       *contactimport.Service // contact imports (SPEC §4.4)
+	Exports       *contactexport.Service // contact exports (SPEC §4.4)
+	Activity      *activity.Service      // events, notes and the contact timeline (SPEC §4.5)
 }
 
 // Web serves the pages.
@@ -97,7 +105,11 @@ func (w *Web) Register(mux *http.ServeMux) {
 		files.ServeHTTP(rw, r)
 	}))
 	for _, rt := range w.table {
-		mux.Handle(rt.Pattern, w.wrap(rt))
+		h := w.wrap(rt)
+		if rt.MaxBody > 0 {
+			h = server.WithBodyLimit(rt.MaxBody, h)
+		}
+		mux.Handle(rt.Pattern, h)
 	}
 	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
 		v := w.view(r, nil)
@@ -156,7 +168,7 @@ func (w *Web) view(r *http.Request, id *auth.Identity) *View {
 	if id != nil && id.HasAccount() {
 		for _, c := range rights.Categories {
 			if id.Actor.Level(c) >= rights.Guest {
-				v.Menu = append(v.Menu, MenuItem{Category: string(c), Label: v.T("nav." + string(c)), Href: "/" + string(c), Active: r.URL.Path == "/"+string(c)})
+				v.Menu = append(v.Menu, MenuItem{Category: string(c), Label: v.T("nav." + string(c)), Href: "/" + string(c), Active: r.URL.Path == "/"+string(c) || strings.HasPrefix(r.URL.Path, "/"+string(c)+"/")})
 			}
 		}
 		if id.Actor.Level(rights.Users) >= rights.Guest { // the History page (SPEC §3.1)

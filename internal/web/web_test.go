@@ -14,7 +14,11 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/activity"
 	"envoi/internal/auth"
+	"envoi/internal/contact"
+	"envoi/internal/contactexport"
+	"envoi/internal/contactimport"
 	"envoi/internal/database"
 	"envoi/internal/dbtest"
 	"envoi/internal/i18n"
@@ -60,7 +64,9 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	a := &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), TOTP: user.NewTOTP(secret), Now: time.Now}
 	mail := &sentInvitations{}
 	members := &account.Members{DB: db, Now: time.Now, Inviter: mail, BaseURL: "http://envoi.test"}
-	w, err := web.New(web.Deps{Auth: a, Members: members, DB: db, I18n: cat, Log: slog.New(slog.DiscardHandler), Now: time.Now})
+	w, err := web.New(web.Deps{Auth: a, Members: members, DB: db, I18n: cat, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		Contacts: &contact.Service{DB: db, Now: time.Now}, Imports: &contactimport.Service{DB: db, Now: time.Now},
+		Exports: &contactexport.Service{DB: db, Now: time.Now}, Activity: &activity.Service{DB: db, Now: time.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}
