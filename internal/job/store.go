@@ -196,8 +196,11 @@ func update(ctx context.Context, q database.Querier, l lease, set string, args .
 	return n == 1, err
 }
 
+// saveProgress never moves progress back: a heartbeat that read the
+// in-memory progress just before a Checkpoint committed a later one may
+// write after it, and must not undo it (the next attempt resumes from it).
 func saveProgress(ctx context.Context, q database.Querier, l lease, done, total int64) (bool, error) {
-	return update(ctx, q, l, `progress_done = $4, progress_total = $5`, done, total)
+	return update(ctx, q, l, `progress_done = CASE WHEN progress_done > $4 THEN progress_done ELSE $4 END, progress_total = $5`, done, total)
 }
 
 func markDone(ctx context.Context, q database.Querier, l lease, now time.Time, done, total int64) (bool, error) {
