@@ -171,7 +171,9 @@ func run(ctx context.Context, streams, changes int, dbURL string) error {
 	}
 	slices.Sort(lasts)
 	slices.Sort(firsts)
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) }
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+	}
 	fmt.Printf("changes: %d; until the first stream: median %s ms; until the last of %d streams: min %s ms, median %s ms, max %s ms\n",
 		changes, ms(firsts[len(firsts)/2]), streams, ms(lasts[0]), ms(lasts[len(lasts)/2]), ms(lasts[len(lasts)-1]))
 
