@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/rights"
 	"envoi/internal/server"
 )
 
@@ -653,18 +655,6 @@ func (w *Web) saveContact(rw http.ResponseWriter, r *http.Request, v *View) {
 	http.Redirect(rw, r, "/contacts/"+strconv.FormatInt(int64(c.ID), 10)+"?done=saved", http.StatusSeeOther)
 }
 
-func (w *Web) deleteContact(rw http.ResponseWriter, r *http.Request, v *View) {
-	id, err := pathID(r, "contact")
-	if err == nil {
-		err = w.Contacts.Delete(r.Context(), v.ID.Actor, contact.ID(id))
-	}
-	if err != nil {
-		w.failPage(rw, r, v, err)
-		return
-	}
-	http.Redirect(rw, r, "/contacts?done=deleted", http.StatusSeeOther)
-}
-
 // ---- Custom fields ---------------------------------------------------------
 
 // fieldsView is the custom fields page.
@@ -930,18 +920,6 @@ func (w *Web) saveList(rw http.ResponseWriter, r *http.Request, v *View) {
 	http.Redirect(rw, r, "/contacts/lists/"+strconv.FormatInt(int64(l.ID), 10)+"?done=saved", http.StatusSeeOther)
 }
 
-func (w *Web) deleteList(rw http.ResponseWriter, r *http.Request, v *View) {
-	id, err := pathID(r, "list")
-	if err == nil {
-		err = w.Contacts.DeleteList(r.Context(), v.ID.Actor, contact.ListID(id))
-	}
-	if err != nil {
-		w.failPage(rw, r, v, err)
-		return
-	}
-	http.Redirect(rw, r, "/contacts/lists?done=deleted", http.StatusSeeOther)
-}
-
 // ---- Blacklist -------------------------------------------------------------
 
 // blacklistView is the blacklist: the add form and one page of entries.
@@ -1030,14 +1008,18 @@ func (w *Web) addToBlacklist(rw http.ResponseWriter, r *http.Request, v *View) {
 	http.Redirect(rw, r, "/contacts/blacklist?done=added", http.StatusSeeOther)
 }
 
-func (w *Web) removeFromBlacklist(rw http.ResponseWriter, r *http.Request, v *View) {
-	id, err := pathID(r, "blacklist entry")
-	if err == nil {
-		err = w.Contacts.RemoveFromBlacklist(r.Context(), v.ID.Actor, id)
+// removeThen deletes the object named by the path's id with del and goes to
+// the page `to`; a refusal shows the error page.
+func (w *Web) removeThen(what, to string, del func(ctx context.Context, by rights.Actor, id int64) error) handlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request, v *View) {
+		id, err := pathID(r, what)
+		if err == nil {
+			err = del(r.Context(), v.ID.Actor, id)
+		}
+		if err != nil {
+			w.failPage(rw, r, v, err)
+			return
+		}
+		http.Redirect(rw, r, to, http.StatusSeeOther)
 	}
-	if err != nil {
-		w.failPage(rw, r, v, err)
-		return
-	}
-	http.Redirect(rw, r, "/contacts/blacklist?done=removed", http.StatusSeeOther)
 }

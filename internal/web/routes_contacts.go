@@ -1,6 +1,11 @@
 package web
 
-import "envoi/internal/rights"
+import (
+	"context"
+
+	"envoi/internal/contact"
+	"envoi/internal/rights"
+)
 
 // contactRoutes are the Contacts section (SPEC §4): the contact list and
 // records, lists, custom fields and the blacklist. Consulting needs
@@ -19,7 +24,9 @@ func (w *Web) contactRoutes() []Route {
 		{Pattern: "POST /contacts", Access: Member, Category: c, Level: e, handle: w.createContact},
 		{Pattern: "GET /contacts/{id}", Access: Member, Category: c, Level: g, handle: w.contactPage},
 		{Pattern: "POST /contacts/{id}", Access: Member, Category: c, Level: e, handle: w.saveContact},
-		{Pattern: "POST /contacts/{id}/delete", Access: Member, Category: c, Level: e, handle: w.deleteContact},
+		{Pattern: "POST /contacts/{id}/delete", Access: Member, Category: c, Level: e, handle: w.removeThen("contact", "/contacts?done=deleted", func(ctx context.Context, by rights.Actor, id int64) error {
+			return w.Contacts.Delete(ctx, by, contact.ID(id))
+		})},
 
 		{Pattern: "GET /contacts/fields", Access: Member, Category: c, Level: g, handle: w.fieldsPage},
 		{Pattern: "POST /contacts/fields", Access: Member, Category: c, Level: e, handle: w.createField},
@@ -30,10 +37,12 @@ func (w *Web) contactRoutes() []Route {
 		{Pattern: "POST /contacts/lists", Access: Member, Category: c, Level: e, handle: w.createList},
 		{Pattern: "GET /contacts/lists/{id}", Access: Member, Category: c, Level: g, handle: w.listPage},
 		{Pattern: "POST /contacts/lists/{id}/edit", Access: Member, Category: c, Level: e, handle: w.saveList},
-		{Pattern: "POST /contacts/lists/{id}/delete", Access: Member, Category: c, Level: e, handle: w.deleteList},
+		{Pattern: "POST /contacts/lists/{id}/delete", Access: Member, Category: c, Level: e, handle: w.removeThen("list", "/contacts/lists?done=deleted", func(ctx context.Context, by rights.Actor, id int64) error {
+			return w.Contacts.DeleteList(ctx, by, contact.ListID(id))
+		})},
 
 		{Pattern: "GET /contacts/blacklist", Access: Member, Category: c, Level: g, handle: w.blacklistPage},
 		{Pattern: "POST /contacts/blacklist", Access: Member, Category: c, Level: e, handle: w.addToBlacklist},
-		{Pattern: "POST /contacts/blacklist/{id}/delete", Access: Member, Category: c, Level: e, handle: w.removeFromBlacklist},
+		{Pattern: "POST /contacts/blacklist/{id}/delete", Access: Member, Category: c, Level: e, handle: w.removeThen("blacklist entry", "/contacts/blacklist?done=removed", w.Contacts.RemoveFromBlacklist)},
 	}
 }
