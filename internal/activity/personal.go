@@ -57,3 +57,24 @@ func Forget(ctx context.Context, q database.Querier, accountID int64, ids ...con
 	}
 	return nil
 }
+
+// PersonalPart adds the contact's events and notes to its personal-data
+// export (contact.Service.ExportPersonal takes it as an extra part, since
+// activity imports contact and not the other way round).
+func PersonalPart(ctx context.Context, q database.Querier, accountID int64, id contact.ID, p *contact.Personal) error {
+	events, notes, err := ForContact(ctx, q, accountID, id)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		pe := contact.PersonalEvent{Type: e.Type, At: e.At, CampaignID: e.CampaignID, FormID: e.FormID, URL: e.URL, Data: e.Data}
+		if e.Amount != nil {
+			pe.Amount = e.Amount.String()
+		}
+		p.Events = append(p.Events, pe)
+	}
+	for _, n := range notes {
+		p.Notes = append(p.Notes, contact.PersonalNote{At: n.CreatedAt, Author: n.AuthorName, Text: n.Text})
+	}
+	return nil
+}

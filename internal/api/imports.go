@@ -39,6 +39,7 @@ type importSummaryJSON struct {
 	Skipped    int64             `json:"skipped"`
 	Rejected   int64             `json:"rejected"`
 	Matched    int64             `json:"matched"`
+	Unchanged  int64             `json:"unchanged"`  // matched rows the file did not change (counted in updated)
 	MatchRate  float64           `json:"match_rate"` // matched ÷ valid rows, 0 to 1
 	Progress   float64           `json:"progress"`   // 0 to 1
 	ErrorCount int64             `json:"error_count"`
@@ -57,6 +58,7 @@ type importErrorJSON struct {
 	Line   int    `json:"line"`
 	Column string `json:"column"`
 	Reason string `json:"reason"`
+	Code   string `json:"code,omitempty"` // stable reason code (the UI's translation key)
 }
 
 // ratio rounds a 0..1 ratio to four decimals (a hundredth of a percent).
@@ -74,7 +76,7 @@ func toImportSummaryJSON(imp contactimport.Import) importSummaryJSON {
 	out := importSummaryJSON{ID: imp.ID, State: imp.State, FileName: imp.FileName, Size: imp.Size, Format: imp.Format,
 		Encoding: imp.Encoding, Separator: imp.Separator, Header: imp.Header, Mapping: imp.Mapping, Mode: string(imp.Mode),
 		Rows: imp.Rows, Created: imp.Created, Updated: imp.Updated, Skipped: imp.Skipped, Rejected: imp.Rejected,
-		Matched: imp.Matched, MatchRate: ratio(imp.MatchRate), Progress: ratio(imp.Progress), ErrorCount: imp.ErrorCount,
+		Matched: imp.Matched, Unchanged: imp.Unchanged, MatchRate: ratio(imp.MatchRate), Progress: ratio(imp.Progress), ErrorCount: imp.ErrorCount,
 		LastError: imp.LastError, CreatedAt: imp.CreatedAt.UTC(), StartedAt: utcPtr(imp.StartedAt), FinishedAt: utcPtr(imp.FinishedAt)}
 	if out.Header == nil {
 		out.Header = []string{}
@@ -92,7 +94,7 @@ func toImportSummaryJSON(imp contactimport.Import) importSummaryJSON {
 func toImportJSON(imp contactimport.Import) importJSON {
 	out := importJSON{importSummaryJSON: toImportSummaryJSON(imp), Errors: make([]importErrorJSON, 0, len(imp.Errors))}
 	for _, e := range imp.Errors {
-		out.Errors = append(out.Errors, importErrorJSON{Line: e.Line, Column: e.Column, Reason: e.Reason})
+		out.Errors = append(out.Errors, importErrorJSON{Line: e.Line, Column: e.Column, Reason: e.Reason, Code: e.Key})
 	}
 	return out
 }
@@ -240,8 +242,13 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request, id auth.Ident
 		}
 		req.mapping = contactimport.SuggestMapping(preview.Header, fields)
 	}
-	imp, err = a.Imports.Start(r.Context(), id.Actor, imp.ID, req.mapping, req.mode, req.list)
+	draft := imp.ID
+	imp, err = a.Imports.Start(r.Context(), id.Actor, draft, req.mapping, req.mode, req.list)
 	if err != nil {
+		// The API has no separate start: a refused mapping leaves nothing.
+		if derr := a.Imports.Discard(r.Context(), id.Actor, draft); derr != nil {
+			server.Logger(r).Error("discard a refused import", "import", draft, "err", derr)
+		}
 		server.WriteError(w, r, err)
 		return
 	}
@@ -323,37 +330,57 @@ func filePart(r *http.Request) (*multipart.Part, error) {
 	}
 }
 
-// importLimit reads ?limit= (default 50, at most 200).
+// importLimit reads ?limit= (default 50, at most contactimport.MaxPage).
 func importLimit(r *http.Request) (int, error) {
 	raw := r.URL.Query().Get("limit")
 	if raw == "" {
 		return 50, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > 200 {
-		return 0, fault.Invalidf("limit", "must be a whole number from 1 to 200")
+	if err != nil || n < 1 || n > contactimport.MaxPage {
+		return 0, fault.Invalidf("limit", "must be a whole number from 1 to %d", contactimport.MaxPage)
 	}
 	return n, nil
 }
 
+type importsPageJSON struct {
+	Imports    []importSummaryJSON `json:"imports"`
+	NextCursor *string             `json:"next_cursor"`
+}
+
 func (a *API) listImports(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	limit, err := importLimit(r)
+	before, err := pageCursor(r)
+	var limit int
+	if err == nil {
+		limit, err = importLimit(r)
+	}
 	if err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	imps, err := a.Imports.List(r.Context(), id.Actor, limit)
+	page, err := a.Imports.List(r.Context(), id.Actor, before, limit)
 	if err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	out := struct {
-		Imports []importSummaryJSON `json:"imports"`
-	}{Imports: make([]importSummaryJSON, 0, len(imps))}
-	for _, imp := range imps {
+	out := importsPageJSON{Imports: make([]importSummaryJSON, 0, len(page.Imports)), NextCursor: cursorJSON(page.Next)}
+	for _, imp := range page.Imports {
 		out.Imports = append(out.Imports, toImportSummaryJSON(imp))
 	}
 	server.WriteJSON(w, http.StatusOK, out)
+}
+
+// discardImport deletes a draft or failed import, its file and its report.
+func (a *API) discardImport(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	n, err := pathID(r)
+	if err == nil {
+		err = a.Imports.Discard(r.Context(), id.Actor, n)
+	}
+	if err != nil {
+		server.WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) getImport(w http.ResponseWriter, r *http.Request, id auth.Identity) {

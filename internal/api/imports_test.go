@@ -43,6 +43,7 @@ func importFixtures(e *env, acc account.Account) map[string]func() string {
 	return map[string]func() string{
 		"GET /api/v1/imports/{id}":            newImport(""),
 		"GET /api/v1/imports/{id}/errors.csv": newImport("/errors.csv"),
+		"DELETE /api/v1/imports/{id}":         newImport(""),
 	}
 }
 

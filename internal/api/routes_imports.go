@@ -25,11 +25,15 @@ func (a *API) importRoutes() []Route {
 				"encoding and separator, header, first rows, line errors and the suggested mapping",
 			handle: a.previewImport},
 		{Pattern: "GET /api/v1/imports", Access: Member, Category: c, Level: g,
-			Summary: "The account's imports, newest first (?limit= 1 to 200, default 50)", handle: a.listImports},
+			Summary: "The account's imports, newest first; cursor (the next_cursor of the previous page) and limit (1 to 200, default 50) page",
+			handle:  a.listImports},
 		{Pattern: "GET /api/v1/imports/{id}", Access: Member, Category: c, Level: g,
 			Summary: "An import's state, progress and report: rows, created, updated, skipped, rejected, match_rate, the first 100 errors",
 			handle:  a.getImport},
 		{Pattern: "GET /api/v1/imports/{id}/errors.csv", Access: Member, Category: c, Level: g,
 			Summary: "Every line error of an import as CSV: line, column, reason", handle: a.importErrorsCSV},
+		{Pattern: "DELETE /api/v1/imports/{id}", Access: Member, Category: c, Level: e,
+			Summary: "Discard a draft or failed import: its stored file, its line errors and the import; 422 for a queued, running or done one",
+			handle:  a.discardImport},
 	}
 }

@@ -92,6 +92,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}}
 	a.Imports = &contactimport.Service{DB: db, Now: now}
 	a.Jobs.Register(contactimport.JobKind, a.Imports.Handle)
+	a.Jobs.Register(contactimport.CleanupKind, a.Imports.Cleanup)
+	a.Scheduler.Every(contactimport.CleanupKind, time.Hour, job.New{Kind: contactimport.CleanupKind}) // abandoned drafts
 	a.Exports = &contactexport.Service{DB: db, Now: now}
 	a.Activity = &activity.Service{DB: db, Now: now}
 	a.Jobs.Register(contactexport.JobKind, a.Exports.Handle)

@@ -146,6 +146,18 @@ func parse(name string, args []string, stderr io.Writer, getenv func(string) str
 	return *cfg, nil
 }
 
+// withApp builds the app from cfg (opening and migrating the database),
+// runs fn with it and closes it: the prelude of every command that needs
+// the database.
+func withApp(ctx context.Context, cfg config.Config, stderr io.Writer, fn func(a *app.App) error) error {
+	a, err := app.New(ctx, cfg, logger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
 func logger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
@@ -163,27 +175,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	cfg.Demo = demo
-	log := logger(cfg, stderr)
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	// The demo account is made before serving, so no setup link is offered.
-	var demoEmail, demoPassword string
-	if demo {
-		if demoEmail, demoPassword, err = a.Demo(ctx); err != nil {
-			return fmt.Errorf("demo account: %w", err)
-		}
-	}
-	return a.Serve(ctx, func(baseURL, setupURL string) {
-		fmt.Fprintf(stdout, "envoi is running at %s\n", baseURL)
-		if setupURL != "" {
-			fmt.Fprintf(stdout, "\nFirst run: open this link to create your account (it works once):\n  %s\n\n", setupURL)
-		}
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		// The demo account is made before serving, so no setup link is offered.
+		var demoEmail, demoPassword string
 		if demo {
-			fmt.Fprintf(stdout, "Demo account ready. Log in at %s/login as %s with password %s\n", baseURL, demoEmail, demoPassword)
+			var err error
+			if demoEmail, demoPassword, err = a.Demo(ctx); err != nil {
+				return fmt.Errorf("demo account: %w", err)
+			}
 		}
+		return a.Serve(ctx, func(baseURL, setupURL string) {
+			fmt.Fprintf(stdout, "envoi is running at %s\n", baseURL)
+			if setupURL != "" {
+				fmt.Fprintf(stdout, "\nFirst run: open this link to create your account (it works once):\n  %s\n\n", setupURL)
+			}
+			if demo {
+				fmt.Fprintf(stdout, "Demo account ready. Log in at %s/login as %s with password %s\n", baseURL, demoEmail, demoPassword)
+			}
+		})
 	})
 }
 
@@ -192,12 +201,7 @@ func worker(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return a.Work(ctx)
+	return withApp(ctx, cfg, stderr, func(a *app.App) error { return a.Work(ctx) })
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -205,17 +209,14 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	current, _, err := a.DB.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "database schema at version %d\n", current)
-	return nil
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		current, _, err := a.DB.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database schema at version %d\n", current)
+		return nil
+	})
 }
 
 func accountCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -235,39 +236,36 @@ func accountCreate(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if name == "" || email == "" {
 		return usageError{"account create needs --name and --admin-email"}
 	}
+	limit, err := parseMaxUsers(maxUsers)
+	if err != nil {
+		return err
+	}
 	generated := ""
 	if password == "" {
 		generated = app.GeneratePassword()
 		password = generated
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	limit, err := parseMaxUsers(maxUsers)
-	if err != nil {
-		return err
-	}
-	acc, admin, err := a.Accounts.Create(ctx, account.New{Name: name, Language: lang, Admin: user.New{Email: email, Password: password}})
-	if err != nil {
-		return err
-	}
-	if err := a.Accounts.SetMaxUsers(ctx, acc.ID, limit); err != nil {
-		return err
-	}
-	if asJSON {
-		out := map[string]any{"account_id": acc.ID, "admin_id": admin.ID, "admin_email": admin.Email}
-		if generated != "" {
-			out["admin_password"] = generated
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		acc, admin, err := a.Accounts.Create(ctx, account.New{Name: name, Language: lang, Admin: user.New{Email: email, Password: password}})
+		if err != nil {
+			return err
 		}
-		return json.NewEncoder(stdout).Encode(out)
-	}
-	fmt.Fprintf(stdout, "account %d %q created; administrator %d <%s>\n", acc.ID, acc.Name, admin.ID, admin.Email)
-	if generated != "" {
-		fmt.Fprintf(stdout, "administrator password (shown once): %s\n", generated)
-	}
-	return nil
+		if err := a.Accounts.SetMaxUsers(ctx, acc.ID, limit); err != nil {
+			return err
+		}
+		if asJSON {
+			out := map[string]any{"account_id": acc.ID, "admin_id": admin.ID, "admin_email": admin.Email}
+			if generated != "" {
+				out["admin_password"] = generated
+			}
+			return json.NewEncoder(stdout).Encode(out)
+		}
+		fmt.Fprintf(stdout, "account %d %q created; administrator %d <%s>\n", acc.ID, acc.Name, admin.ID, admin.Email)
+		if generated != "" {
+			fmt.Fprintf(stdout, "administrator password (shown once): %s\n", generated)
+		}
+		return nil
+	})
 }
 
 func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -284,18 +282,15 @@ func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if perr != nil || id <= 0 || email == "" {
 		return usageError{"apikey create needs --account ID (a number) and --user EMAIL"}
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	key, _, err := a.Auth.CreateKey(ctx, account.ID(id), email, name, nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stderr, "API key created; it is shown once, store it now:")
-	fmt.Fprintln(stdout, key)
-	return nil
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		key, _, err := a.Auth.CreateKey(ctx, account.ID(id), email, name, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "API key created; it is shown once, store it now:")
+		fmt.Fprintln(stdout, key)
+		return nil
+	})
 }
 
 // parseMaxUsers reads a plan's user limit: a positive number or "unlimited".
@@ -328,18 +323,15 @@ func accountPlan(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.Accounts.SetMaxUsers(ctx, account.ID(id), limit); err != nil {
-		return err
-	}
-	if limit == nil {
-		fmt.Fprintf(stdout, "account %d: unlimited users\n", id)
-	} else {
-		fmt.Fprintf(stdout, "account %d: at most %d users\n", id, *limit)
-	}
-	return nil
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		if err := a.Accounts.SetMaxUsers(ctx, account.ID(id), limit); err != nil {
+			return err
+		}
+		if limit == nil {
+			fmt.Fprintf(stdout, "account %d: unlimited users\n", id)
+		} else {
+			fmt.Fprintf(stdout, "account %d: at most %d users\n", id, *limit)
+		}
+		return nil
+	})
 }

@@ -33,18 +33,15 @@ func historyVerify(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if perr != nil || id <= 0 {
 		return usageError{"history verify needs --account ID (a number)"}
 	}
-	a, err := app.New(ctx, cfg, logger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if _, err := account.Get(ctx, a.DB.Read(), account.ID(id)); err != nil {
-		return fmt.Errorf("account %d: %w", id, err)
-	}
-	n, err := history.Verify(ctx, a.DB.Read(), id)
-	if err != nil {
-		return fmt.Errorf("history of account %d is NOT intact (%d entries check out before the fault): %w", id, n, err)
-	}
-	fmt.Fprintf(stdout, "history of account %d: %d entries, chain intact\n", id, n)
-	return nil
+	return withApp(ctx, cfg, stderr, func(a *app.App) error {
+		if _, err := account.Get(ctx, a.DB.Read(), account.ID(id)); err != nil {
+			return fmt.Errorf("account %d: %w", id, err)
+		}
+		n, err := history.Verify(ctx, a.DB.Read(), id)
+		if err != nil {
+			return fmt.Errorf("history of account %d is NOT intact (%d entries check out before the fault): %w", id, n, err)
+		}
+		fmt.Fprintf(stdout, "history of account %d: %d entries, chain intact\n", id, n)
+		return nil
+	})
 }

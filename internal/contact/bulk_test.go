@@ -102,3 +102,81 @@ func TestImportRejectsBadRowsAndKeepsGoodOnes(t *testing.T) {
 		}
 	})
 }
+
+// TestReimportWritesOnlyChanges: importing the same rows again matches
+// every contact and changes nothing (no new version, counted as
+// unchanged); a changed core column or custom value does write, and the
+// target list gets every matched contact either way.
+func TestReimportWritesOnlyChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "Acme")
+		if _, err := f.svc.CreateField(ctx, f.by, contact.Field{Key: "points", Label: "Points", Type: contact.Number}); err != nil {
+			t.Fatal(err)
+		}
+		withPoints := func(r contact.ImportRow, points string) contact.ImportRow {
+			r.Input.Fields = map[string]any{"points": points}
+			return r
+		}
+		first := []contact.ImportRow{withPoints(row(2, "ann@example.com", "Ann"), "10"), withPoints(row(3, "bob@example.com", "Bob"), "1,5")}
+		if res := importRows(t, f, contact.ModeUpsert, 0, first); res.Created != 2 {
+			t.Fatalf("first import: %+v", res)
+		}
+		versions := func() map[string]int64 {
+			page, _ := f.svc.List(ctx, f.by, contact.Filter{})
+			out := map[string]int64{}
+			for _, c := range page.Contacts {
+				out[c.Email] = c.Version
+			}
+			return out
+		}
+		before := versions()
+		l, _ := f.svc.CreateList(ctx, f.by, "Again", "")
+		res := importRows(t, f, contact.ModeUpsert, l.ID, first)
+		if res.Updated != 2 || res.Unchanged != 2 || res.Matched != 2 || res.Created != 0 {
+			t.Fatalf("same rows again: %+v", res)
+		}
+		if after := versions(); after["ann@example.com"] != before["ann@example.com"] || after["bob@example.com"] != before["bob@example.com"] {
+			t.Fatalf("unchanged rows wrote new versions: %v → %v", before, after)
+		}
+		if l, _ = f.svc.GetList(ctx, f.by, l.ID); l.Count != 2 {
+			t.Fatalf("target list holds %d contacts, want the 2 matched", l.Count)
+		}
+		changed := []contact.ImportRow{withPoints(row(2, "ann@example.com", "Anne"), "10"), withPoints(row(3, "bob@example.com", "Bob"), "2")}
+		res = importRows(t, f, contact.ModeUpsert, 0, changed)
+		if res.Updated != 2 || res.Unchanged != 0 {
+			t.Fatalf("changed rows: %+v", res)
+		}
+		after := versions()
+		if after["ann@example.com"] != before["ann@example.com"]+1 || after["bob@example.com"] != before["bob@example.com"]+1 {
+			t.Fatalf("a changed name or custom value must move the version: %v → %v", before, after)
+		}
+		page, _ := f.svc.List(ctx, f.by, contact.Filter{Query: "bob@"})
+		bob, _ := f.svc.Get(ctx, f.by, page.Contacts[0].ID)
+		if bob.Fields["points"] != 2.0 {
+			t.Fatalf("Bob's points: %v", bob.Fields["points"])
+		}
+	})
+}
+
+// TestImportErrorsCarryTranslationKeys: line errors keep a catalogue key
+// and its values, so a French report is French.
+func TestImportErrorsCarryTranslationKeys(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db, "Acme")
+		res := importRows(t, f, contact.ModeUpsert, 0, []contact.ImportRow{
+			row(2, "ann@example.com", "Ann"), row(3, "ANN@example.com", "Again"),
+			{Line: 4, Input: contact.Input{FirstName: str("Nobody")}},
+		})
+		keys := map[int]contact.RowError{}
+		for _, e := range res.Errors {
+			keys[e.Line] = e
+		}
+		if e := keys[3]; e.Key != "contacts.import.same_as_line" || e.Args["Line"] != 2 {
+			t.Fatalf("duplicate line: %+v", e)
+		}
+		if e := keys[4]; e.Key != "contacts.import.no_address" {
+			t.Fatalf("line without address: %+v", e)
+		}
+	})
+}

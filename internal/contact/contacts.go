@@ -306,20 +306,29 @@ const contactColumns = `id, email, phone, civility, first_name, last_name, birth
 
 func scanContact(row interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
+	if err := scanContactWith(row, &c); err != nil {
+		return Contact{}, err
+	}
+	return c, nil
+}
+
+// scanContactWith scans contactColumns into c, then any extra columns
+// selected after them into extra.
+func scanContactWith(row interface{ Scan(...any) error }, c *Contact, extra ...any) error {
 	var consent sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.Email, &c.Phone, &c.Civility, &c.FirstName, &c.LastName, &c.BirthDate, &c.Address, &c.PostalCode,
+	err := row.Scan(append([]any{&c.ID, &c.Email, &c.Phone, &c.Civility, &c.FirstName, &c.LastName, &c.BirthDate, &c.Address, &c.PostalCode,
 		&c.City, &c.Country, &c.Company, &c.Job, &c.Language, &c.EmailStatus, &c.SMSStatus, &c.ConsentSource, &consent,
-		&created, &updated, &c.Version)
+		&created, &updated, &c.Version}, extra...)...)
 	if err != nil {
-		return Contact{}, err
+		return err
 	}
 	if consent.Valid {
 		t := time.UnixMilli(consent.Int64)
 		c.ConsentAt = &t
 	}
 	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
-	return c, nil
+	return nil
 }
 
 // Get returns a contact with its custom values, lists and blacklist flag;

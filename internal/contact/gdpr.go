@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -114,17 +115,47 @@ func (s *Service) LiftSuppression(ctx context.Context, by rights.Actor, value st
 }
 
 // Personal is everything envoi keeps about a contact, for a GDPR access
-// request (SPEC §4.6): the record, list names and the history of changes.
+// request (SPEC §4.6): the record, list names, the history of changes, and
+// what other packages keep (events and notes, added by PersonalParts).
+// It encodes as the JSON document the person receives.
 type Personal struct {
 	Contact  Contact
 	Lists    []List
 	Changes  []history.Entry
+	Events   []PersonalEvent
+	Notes    []PersonalNote
 	Exported time.Time
 }
 
-// ExportPersonal gathers a contact's data (contacts editor) and records the
-// export, which is itself personal-data processing.
-func (s *Service) ExportPersonal(ctx context.Context, by rights.Actor, id ID) (Personal, error) {
+// PersonalEvent is one event of the contact's timeline (a purchase, an
+// opened email…) as the export shows it.
+type PersonalEvent struct {
+	Type       string          `json:"type"`
+	At         time.Time       `json:"at"`
+	Amount     string          `json:"amount,omitempty"` // a decimal: "12.5"
+	CampaignID int64           `json:"campaign_id,omitempty"`
+	FormID     int64           `json:"form_id,omitempty"`
+	URL        string          `json:"url,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// PersonalNote is a note a user left on the contact.
+type PersonalNote struct {
+	At     time.Time `json:"at"`
+	Author string    `json:"author"`
+	Text   string    `json:"text"`
+}
+
+// PersonalPart adds to a contact's export what another package keeps about
+// it (the activity package's events and notes: it imports contact, so the
+// caller that knows both passes its part). It runs in the export's
+// transaction, once the contact is found and the rights checked.
+type PersonalPart func(ctx context.Context, q database.Querier, accountID int64, id ID, p *Personal) error
+
+// ExportPersonal gathers a contact's data (contacts editor), with the parts
+// other packages add, and records the export, which is itself
+// personal-data processing.
+func (s *Service) ExportPersonal(ctx context.Context, by rights.Actor, id ID, parts ...PersonalPart) (Personal, error) {
 	if err := s.write(by); err != nil {
 		return Personal{}, err
 	}
@@ -144,7 +175,68 @@ func (s *Service) ExportPersonal(ctx context.Context, by rights.Actor, id ID) (P
 		if p.Changes, _, err = history.List(ctx, q, by.AccountID, history.Filter{ObjectType: "contact", ObjectID: int64(id), Limit: 500}); err != nil {
 			return err
 		}
+		for _, part := range parts {
+			if err := part(ctx, q, by.AccountID, id, &p); err != nil {
+				return err
+			}
+		}
 		return history.Record(ctx, q, by, "contact.gdpr_export", rights.Contacts, history.Object{Type: "contact", ID: int64(id), Label: label(c)}, nil, now)
 	})
 	return p, err
+}
+
+// MarshalJSON writes the document the person receives: every field of the
+// record, list names, the history of changes, events and notes — the same
+// from the API and the web UI.
+func (p Personal) MarshalJSON() ([]byte, error) {
+	type change struct {
+		At      time.Time        `json:"at"`
+		Action  string           `json:"action"`
+		Actor   string           `json:"actor"`
+		Changes []history.Change `json:"changes"`
+	}
+	doc := struct {
+		Contact  map[string]any  `json:"contact"`
+		Lists    []string        `json:"lists"`
+		History  []change        `json:"history"`
+		Events   []PersonalEvent `json:"events"`
+		Notes    []PersonalNote  `json:"notes"`
+		Exported time.Time       `json:"exported_at"`
+	}{Contact: personalRecord(p.Contact), Lists: []string{}, History: []change{}, Events: []PersonalEvent{}, Notes: []PersonalNote{},
+		Exported: p.Exported.UTC()}
+	for _, l := range p.Lists {
+		doc.Lists = append(doc.Lists, l.Name)
+	}
+	for _, e := range p.Changes {
+		changes := e.Changes
+		if changes == nil {
+			changes = []history.Change{}
+		}
+		doc.History = append(doc.History, change{At: e.At.UTC(), Action: e.Action, Actor: e.ActorName, Changes: changes})
+	}
+	for _, e := range p.Events {
+		e.At = e.At.UTC()
+		doc.Events = append(doc.Events, e)
+	}
+	for _, n := range p.Notes {
+		n.At = n.At.UTC()
+		doc.Notes = append(doc.Notes, n)
+	}
+	return json.Marshal(doc)
+}
+
+// personalRecord is every field of the record, for the access request.
+func personalRecord(c Contact) map[string]any {
+	m := map[string]any{"id": c.ID, "email": c.Email, "phone": c.Phone, "civility": c.Civility, "first_name": c.FirstName,
+		"last_name": c.LastName, "birth_date": c.BirthDate, "address": c.Address, "postal_code": c.PostalCode, "city": c.City,
+		"country": c.Country, "company": c.Company, "job": c.Job, "language": c.Language, "email_status": c.EmailStatus,
+		"sms_status": c.SMSStatus, "consent_source": c.ConsentSource, "fields": c.Fields, "created_at": c.CreatedAt.UTC(),
+		"updated_at": c.UpdatedAt.UTC()}
+	if c.ConsentAt != nil {
+		m["consent_at"] = c.ConsentAt.UTC()
+	}
+	if c.Fields == nil {
+		m["fields"] = map[string]any{}
+	}
+	return m
 }

@@ -198,6 +198,28 @@ func (f Field) decode(text *string, num *int64) any {
 	return nil
 }
 
+// textArg and numArg are the value's columns as statement arguments.
+func (e *encoded) textArg() any {
+	if e.text == nil {
+		return nil
+	}
+	return *e.text
+}
+
+func (e *encoded) numArg() any {
+	if e.num == nil {
+		return nil
+	}
+	return *e.num
+}
+
+// equal reports whether two stored values are the same.
+func (e *encoded) equal(o encoded) bool {
+	sameText := (e.text == nil) == (o.text == nil) && (e.text == nil || *e.text == *o.text)
+	sameNum := (e.num == nil) == (o.num == nil) && (e.num == nil || *e.num == *o.num)
+	return sameText && sameNum
+}
+
 // keyOf is the unique-key text of an encoded value.
 func (e *encoded) keyOf() string {
 	if e == nil {

@@ -55,6 +55,7 @@ type Import struct {
 	Skipped    int64
 	Rejected   int64
 	Matched    int64
+	Unchanged  int64 // matched rows whose data the file did not change (part of Updated)
 	ErrorCount int64
 	MatchRate  float64 // matched ÷ valid rows
 	Progress   float64 // 0..1
@@ -69,7 +70,14 @@ type Import struct {
 type RowError struct {
 	Line   int
 	Column string
-	Reason string
+	Reason string         // English
+	Key    string         // i18n key of the reason, "" when it has none
+	Args   map[string]any // values for the translated reason
+}
+
+// Err is the line's problem as a fault, so pages translate it by its key.
+func (e RowError) Err() error {
+	return fault.New(fault.Invalid, "%s", e.Reason).WithKey(e.Key).WithArgs(e.Args)
 }
 
 // Service holds the import use cases.
@@ -342,22 +350,32 @@ func checkMapping(ctx context.Context, q database.Querier, accountID int64, head
 }
 
 const importColumns = `id, job_id, state, file_name, size, format, encoding, separator, header, mapping, mode, list_id, rows_read,
-	created, updated, skipped, rejected, matched, error_count, bytes_done, last_error, created_at, started_at, finished_at`
+	created, updated, skipped, rejected, matched, error_count, bytes_done, last_error, created_at, started_at, finished_at, unchanged`
 
 func get(ctx context.Context, q database.Querier, accountID, id int64) (Import, error) {
-	var imp Import
-	var jobID, list, started, finished sql.NullInt64
-	var header, mapping, mode string
-	var bytesDone, created int64
-	err := q.QueryRow(ctx, `SELECT `+importColumns+` FROM imports WHERE account_id = $1 AND id = $2`, accountID, id).Scan(
-		&imp.ID, &jobID, &imp.State, &imp.FileName, &imp.Size, &imp.Format, &imp.Encoding, &imp.Separator, &header, &mapping, &mode, &list,
-		&imp.Rows, &imp.Created, &imp.Updated, &imp.Skipped, &imp.Rejected, &imp.Matched, &imp.ErrorCount, &bytesDone, &imp.LastError,
-		&created, &started, &finished)
+	imp, jobID, err := scanImport(q.QueryRow(ctx, `SELECT `+importColumns+` FROM imports WHERE account_id = $1 AND id = $2`, accountID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Import{}, fault.Notf("import not found")
 	}
 	if err != nil {
 		return Import{}, err
+	}
+	return settle(ctx, q, accountID, imp, jobID), nil
+}
+
+// scanImport reads a row of importColumns; Progress is the share of the
+// file read, to settle.
+func scanImport(row interface{ Scan(...any) error }) (Import, sql.NullInt64, error) {
+	var imp Import
+	var jobID, list, started, finished sql.NullInt64
+	var header, mapping, mode string
+	var bytesDone, created int64
+	err := row.Scan(
+		&imp.ID, &jobID, &imp.State, &imp.FileName, &imp.Size, &imp.Format, &imp.Encoding, &imp.Separator, &header, &mapping, &mode, &list,
+		&imp.Rows, &imp.Created, &imp.Updated, &imp.Skipped, &imp.Rejected, &imp.Matched, &imp.ErrorCount, &bytesDone, &imp.LastError,
+		&created, &started, &finished, &imp.Unchanged)
+	if err != nil {
+		return Import{}, jobID, err
 	}
 	json.Unmarshal([]byte(header), &imp.Header)
 	json.Unmarshal([]byte(mapping), &imp.Mapping)
@@ -373,21 +391,31 @@ func get(ctx context.Context, q database.Querier, accountID, id int64) (Import, 
 	if valid := imp.Rows - imp.Rejected; valid > 0 {
 		imp.MatchRate = float64(imp.Matched) / float64(valid)
 	}
+	if imp.Size > 0 {
+		imp.Progress = float64(bytesDone) / float64(imp.Size)
+	}
+	return imp, jobID, nil
+}
+
+// settle turns what was read into what the user sees: the progress of a
+// done import is 1, of an unfinished one below 1, and an import whose job
+// gave up is failed.
+func settle(ctx context.Context, q database.Querier, accountID int64, imp Import, jobID sql.NullInt64) Import {
 	switch imp.State {
 	case "done":
 		imp.Progress = 1
 	case "queued", "running":
-		if imp.Size > 0 {
-			imp.Progress = min(float64(bytesDone)/float64(imp.Size), 0.99)
-		}
+		imp.Progress = min(imp.Progress, 0.99)
 		// A job that gave up leaves the import running: show it failed.
 		if jobID.Valid {
 			if info, err := job.Get(ctx, q, accountID, job.ID(jobID.Int64)); err == nil && info.State == job.Failed {
 				imp.State, imp.LastError = "failed", info.LastError
 			}
 		}
+	default:
+		imp.Progress = 0
 	}
-	return imp, nil
+	return imp
 }
 
 // Get returns an import with its first 100 errors; another account's
@@ -405,7 +433,7 @@ func (s *Service) Get(ctx context.Context, by rights.Actor, id int64) (Import, e
 }
 
 func errorsOf(ctx context.Context, q database.Querier, accountID, id int64, limit int) ([]RowError, error) {
-	rows, err := q.Query(ctx, `SELECT line, col, reason FROM import_errors WHERE account_id = $1 AND import_id = $2 ORDER BY line LIMIT $3`, accountID, id, limit)
+	rows, err := q.Query(ctx, `SELECT line, col, reason, reason_key, reason_args FROM import_errors WHERE account_id = $1 AND import_id = $2 ORDER BY line LIMIT $3`, accountID, id, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -413,42 +441,172 @@ func errorsOf(ctx context.Context, q database.Querier, accountID, id int64, limi
 	out := []RowError{}
 	for rows.Next() {
 		var e RowError
-		if err := rows.Scan(&e.Line, &e.Column, &e.Reason); err != nil {
+		var args string
+		if err := rows.Scan(&e.Line, &e.Column, &e.Reason, &e.Key, &args); err != nil {
 			return nil, err
 		}
+		json.Unmarshal([]byte(args), &e.Args)
 		out = append(out, e)
 	}
 	return out, rows.Err()
 }
 
-// List returns the account's imports, newest first.
-func (s *Service) List(ctx context.Context, by rights.Actor, limit int) ([]Import, error) {
+// Page is one page of imports, newest first, and the cursor of the next
+// page (0 on the last).
+type Page struct {
+	Imports []Import
+	Next    int64
+}
+
+// MaxPage is the most imports a page holds.
+const MaxPage = 200
+
+// List returns a page of the account's imports, newest first: those older
+// than the cursor before (an import id; 0 starts at the newest), at most
+// limit (1 to MaxPage, else 50). Pages follow the id (keyset), so every page
+// costs the same.
+func (s *Service) List(ctx context.Context, by rights.Actor, before int64, limit int) (Page, error) {
 	if err := rights.Check(by, rights.Contacts, rights.Guest); err != nil {
-		return nil, err
+		return Page{}, err
 	}
-	if limit <= 0 || limit > 200 {
+	if limit <= 0 || limit > MaxPage {
 		limit = 50
 	}
-	rows, err := s.DB.Read().Query(ctx, `SELECT id FROM imports WHERE account_id = $1 ORDER BY id DESC LIMIT $2`, by.AccountID, limit)
-	if err != nil {
-		return nil, err
+	if before <= 0 {
+		before = 1<<63 - 1
 	}
-	var ids []int64
+	q := s.DB.Read()
+	rows, err := q.Query(ctx, `SELECT `+importColumns+` FROM imports WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`,
+		by.AccountID, before, limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	type item struct {
+		imp Import
+		job sql.NullInt64
+	}
+	var items []item
 	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
+		imp, jobID, err := scanImport(rows)
+		if err != nil {
+			rows.Close()
+			return Page{}, err
+		}
+		items = append(items, item{imp, jobID})
 	}
 	rows.Close()
-	out := []Import{}
-	for _, id := range ids {
-		imp, err := get(ctx, s.DB.Read(), by.AccountID, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, imp)
+	if err := rows.Err(); err != nil {
+		return Page{}, err
 	}
-	return out, nil
+	var page Page
+	if len(items) > limit {
+		items = items[:limit]
+		page.Next = items[limit-1].imp.ID
+	}
+	// Settled once the rows are closed: a job's state is another query.
+	page.Imports = make([]Import, 0, len(items))
+	for _, it := range items {
+		page.Imports = append(page.Imports, settle(ctx, q, by.AccountID, it.imp, it.job))
+	}
+	return page, nil
+}
+
+// Discardable says whether an import can be discarded: a draft (never
+// started) or a failed one. A queued or running import is still working,
+// and a done one's report stays.
+func (imp Import) Discardable() bool { return imp.State == "draft" || imp.State == "failed" }
+
+// Discard deletes a draft or failed import — its stored file, its line
+// errors and the import itself — with the right that starting one takes
+// (contacts editor). A queued, running or done import is a Rule fault.
+// Contacts a failed import wrote stay.
+func (s *Service) Discard(ctx context.Context, by rights.Actor, id int64) error {
+	if err := rights.Check(by, rights.Contacts, rights.Editor); err != nil {
+		return err
+	}
+	now := s.Now()
+	return s.DB.InTx(ctx, func(q database.Querier) error {
+		imp, err := get(ctx, q, by.AccountID, id)
+		if err != nil {
+			return err
+		}
+		var stored string
+		if err := q.QueryRow(ctx, `SELECT state FROM imports WHERE account_id = $1 AND id = $2`, by.AccountID, id).Scan(&stored); err != nil {
+			return err
+		}
+		if !imp.Discardable() {
+			return errNotDiscardable(imp.State)
+		}
+		// The state read must still be the state: a draft started meanwhile
+		// (on PostgreSQL, by a concurrent transaction) is not discarded.
+		res, err := q.Exec(ctx, `DELETE FROM imports WHERE account_id = $1 AND id = $2 AND state = $3`, by.AccountID, id, stored)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errNotDiscardable("queued")
+		}
+		if err := removeFiles(ctx, q, by.AccountID, id); err != nil {
+			return err
+		}
+		return history.Record(ctx, q, by, "contact.import.discard", rights.Contacts, history.Object{Type: "import", ID: id, Label: imp.FileName},
+			[]history.Change{{Field: "state", Before: imp.State}}, now)
+	})
+}
+
+func errNotDiscardable(state string) error {
+	if state == "done" {
+		return fault.New(fault.Rule, "this import is done and its report is kept: only an import never started or a failed one can be discarded").
+			WithKey("imports.discard_done")
+	}
+	return fault.New(fault.Rule, "this import is %s: only an import never started or a failed one can be discarded; wait for it to finish", state).
+		WithKey("imports.discard_running")
+}
+
+// removeFiles deletes an import's stored upload and line errors.
+func removeFiles(ctx context.Context, q database.Querier, accountID, id int64) error {
+	for _, stmt := range []string{
+		`DELETE FROM import_chunks WHERE account_id = $1 AND import_id = $2`,
+		`DELETE FROM import_errors WHERE account_id = $1 AND import_id = $2`,
+	} {
+		if _, err := q.Exec(ctx, stmt, accountID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CleanupKind is the periodic system job that deletes abandoned drafts.
+const CleanupKind = "contact.import.cleanup"
+
+// DraftRetention is how long an uploaded file waits for its mapping before
+// Cleanup deletes it.
+const DraftRetention = 7 * 24 * time.Hour
+
+// Cleanup is the periodic job that deletes drafts uploaded more than
+// DraftRetention ago and never started (their file, then the draft), and
+// the stored file of imports that failed that long ago (their report
+// stays; a failed import cannot be resumed). It acts for no one, so it
+// records no history.
+func (s *Service) Cleanup(ctx context.Context, _ *job.Job) error {
+	stale := s.Now().Add(-DraftRetention).UnixMilli()
+	return s.DB.InTx(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `DELETE FROM import_chunks WHERE EXISTS (SELECT 1 FROM imports i
+			WHERE i.account_id = import_chunks.account_id AND i.id = import_chunks.import_id AND i.created_at <= $1
+			AND (i.state = 'draft' OR (i.state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM jobs j
+				WHERE j.id = i.job_id AND j.state = 'failed'))))`, stale); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM import_errors WHERE EXISTS (SELECT 1 FROM imports i
+			WHERE i.account_id = import_errors.account_id AND i.id = import_errors.import_id AND i.state = 'draft' AND i.created_at <= $1)`,
+			stale); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, `DELETE FROM imports WHERE state = 'draft' AND created_at <= $1`, stale)
+		return err
+	})
 }
 
 // WriteErrors writes the stored per-line report as CSV.

@@ -29,6 +29,7 @@ type executor interface {
 type querier struct {
 	ex      executor
 	dialect Dialect
+	conn    *sql.Conn // the transaction's connection on PostgreSQL (COPY), else nil
 }
 
 func (q querier) Dialect() Dialect { return q.dialect }

@@ -5,18 +5,21 @@ import (
 	"fmt"
 	"net/http"
 
+	"envoi/internal/activity"
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/server"
 )
 
-// exportPersonal downloads everything kept about a contact as JSON.
+// exportPersonal downloads everything kept about a contact, with its events
+// and notes, as contact.Personal's JSON document (the API's too).
 func (w *Web) exportPersonal(rw http.ResponseWriter, r *http.Request, v *View) {
 	id, err := pathID(r, "contact")
 	if err != nil {
 		w.failPage(rw, r, v, err)
 		return
 	}
-	p, err := w.Contacts.ExportPersonal(r.Context(), v.ID.Actor, contact.ID(id))
+	p, err := w.Contacts.ExportPersonal(r.Context(), v.ID.Actor, contact.ID(id), activity.PersonalPart)
 	if err != nil {
 		w.failPage(rw, r, v, err)
 		return
@@ -25,8 +28,11 @@ func (w *Web) exportPersonal(rw http.ResponseWriter, r *http.Request, v *View) {
 	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d-personal-data.json"`, id))
 	enc := json.NewEncoder(rw)
 	enc.SetIndent("", "  ")
-	enc.Encode(p)
+	if err := enc.Encode(p); err != nil {
+		server.Logger(r).Error("personal data export interrupted", "contact", id, "err", err)
+	}
 }
+
 
 // eraseContact erases a contact once the approver confirmed the request.
 func (w *Web) eraseContact(rw http.ResponseWriter, r *http.Request, v *View) {

@@ -111,17 +111,33 @@ func (b importBase) SeparatorLabel(sep string) string {
 
 type importsView struct {
 	importBase
-	Imports []contactimport.Import
+	Imports   []contactimport.Import
+	NextPage  string // the next page's address, "" on the last
+	FirstPage string // "" on the first page
 }
+
+// importsPageSize is the number of imports per page.
+const importsPageSize = 50
 
 func (w *Web) importsPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	v.Title = v.T("imports.title")
-	imps, err := w.Imports.List(r.Context(), v.ID.Actor, 100)
+	if r.URL.Query().Get("done") == "discarded" {
+		v.Notice = v.T("imports.done.discarded")
+	}
+	before, _ := positiveID(r.URL.Query().Get("cursor"))
+	page, err := w.Imports.List(r.Context(), v.ID.Actor, before, importsPageSize)
 	if err != nil {
 		w.failPage(rw, r, v, err)
 		return
 	}
-	w.render(rw, r, http.StatusOK, "imports", &importsView{importBase: newImportBase(v), Imports: imps})
+	out := &importsView{importBase: newImportBase(v), Imports: page.Imports}
+	if page.Next != 0 {
+		out.NextPage = "/contacts/imports?cursor=" + strconv.FormatInt(page.Next, 10)
+	}
+	if before > 0 {
+		out.FirstPage = "/contacts/imports"
+	}
+	w.render(rw, r, http.StatusOK, "imports", out)
 }
 
 // ---- Step 1: upload --------------------------------------------------------

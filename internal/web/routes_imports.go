@@ -10,8 +10,9 @@ import (
 const uploadLimit = contactimport.MaxFileBytes + 1<<20
 
 // importRoutes are contact imports (SPEC §4.4), under Contacts: upload,
-// mapping, progress and report, past imports. Importing needs contacts ≥
-// editor, following an import ≥ guest.
+// mapping, progress and report, past imports, discarding a draft or a
+// failed import. Importing and discarding need contacts ≥ editor,
+// following an import ≥ guest.
 func (w *Web) importRoutes() []Route {
 	c, g, e := rights.Contacts, rights.Guest, rights.Editor
 	return []Route{
@@ -22,5 +23,7 @@ func (w *Web) importRoutes() []Route {
 		{Pattern: "POST /contacts/imports/{id}/mapping", Access: Member, Category: c, Level: e, handle: w.startImport},
 		{Pattern: "GET /contacts/imports/{id}", Access: Member, Category: c, Level: g, handle: w.importReportPage},
 		{Pattern: "GET /contacts/imports/{id}/errors.csv", Access: Member, Category: c, Level: g, handle: w.importErrorsCSV},
+		{Pattern: "POST /contacts/imports/{id}/discard", Access: Member, Category: c, Level: e,
+			handle: w.removeThen("import", "/contacts/imports?done=discarded", w.Imports.Discard)},
 	}
 }
