@@ -27,10 +27,16 @@ type encoded struct {
 	num  *int64
 }
 
+// thousands drops the spaces people put between groups of digits.
+var thousands = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "")
+
 // ParseNumber reads a decimal written either way ("1,25" or "1.25", with
 // optional spaces as thousands separators) into fixed point.
 func ParseNumber(raw string) (int64, error) {
-	s := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(strings.TrimSpace(raw))
+	s := strings.TrimSpace(raw)
+	if strings.ContainsAny(s, " \u00a0\u202f") {
+		s = thousands.Replace(s)
+	}
 	if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
 		s = strings.Replace(s, ",", ".", 1)
 	}
