@@ -14,6 +14,8 @@ import (
 	"envoi/internal/contactimport"
 	"envoi/internal/fault"
 	"envoi/internal/rights"
+	"envoi/internal/score"
+	"envoi/internal/segment"
 	"envoi/internal/server"
 )
 
@@ -28,6 +30,8 @@ type Deps struct {
 	Imports  *contactimport.Service
 	Exports  *contactexport.Service
 	Activity *activity.Service // events, notes and the contact timeline (SPEC §4.5)
+	Segments *segment.Service  // segments and personas (SPEC §6)
+	Scores   *score.Service    // lead scoring (SPEC §5)
 	Now      func() time.Time
 }
 

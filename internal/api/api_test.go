@@ -24,6 +24,8 @@ import (
 	"envoi/internal/dbtest"
 	"envoi/internal/instance"
 	"envoi/internal/rights"
+	"envoi/internal/score"
+	"envoi/internal/segment"
 	"envoi/internal/server"
 	"envoi/internal/user"
 )
@@ -59,9 +61,12 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	clock := func() time.Time { return e.now }
 	e.auth = &auth.Service{DB: db, Keys: user.NewKeys(secret), Throttle: user.NewThrottle(), Now: clock}
 	e.mail = &sentInvitations{}
+	segs := &segment.Service{DB: db, Now: clock, Scores: score.Exists}
+	scores := &score.Service{DB: db, Now: clock, Segments: segs}
 	e.api = api.New(api.Deps{Auth: e.auth, Members: &account.Members{DB: db, Now: clock, Inviter: e.mail, BaseURL: "http://envoi.test"},
 		Contacts: &contact.Service{DB: db, Now: clock}, Imports: &contactimport.Service{DB: db, Now: clock},
-		Exports: &contactexport.Service{DB: db, Now: clock}, Activity: &activity.Service{DB: db, Now: clock}, Now: clock})
+		Exports: &contactexport.Service{DB: db, Now: clock, Segments: segs}, Activity: &activity.Service{DB: db, Now: clock}, Segments: segs,
+		Scores: scores, Now: clock})
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -240,6 +245,8 @@ func pathFixtures(e *env, acc account.Account) map[string]func() string {
 	maps.Copy(out, importFixtures(e, acc))
 	maps.Copy(out, exportFixtures(e, acc))
 	maps.Copy(out, activityFixtures(e, acc))
+	maps.Copy(out, segmentFixtures(e, acc))
+	maps.Copy(out, scoreFixtures(e, acc))
 	return out
 }
 

@@ -224,25 +224,29 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request, id auth.Ident
 		server.WriteError(w, r, fault.Invalidf("status", "must be an email status: valid, soft_bounced, hard_bounced, unsubscribed or complained"))
 		return
 	}
-	if q.Get("segment") != "" {
-		server.WriteError(w, r, fault.Invalidf("segment", "segments are not available yet"))
-		return
+	if raw := q.Get("segment"); raw != "" {
+		sid, perr := strconv.ParseInt(raw, 10, 64)
+		if perr != nil || sid <= 0 {
+			server.WriteError(w, r, fault.Invalidf("segment", "must be a segment id"))
+			return
+		}
+		f.Segment = a.Segments.Condition(r.Context(), id.Actor, sid)
 	}
-	var after int64
-	if after, err = pageCursor(r); err == nil {
-		f.Limit, err = pageLimit(r)
-	}
-	if err != nil {
+	// The cursor is opaque (it holds the sort key): the service checks it.
+	f.Sort, f.Cursor = contact.Sort(q.Get("sort")), q.Get("cursor")
+	if f.Limit, err = pageLimit(r); err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	f.After = contact.ID(after)
 	page, err := a.Contacts.List(r.Context(), id.Actor, f)
 	if err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	out := contactsPageJSON{Contacts: make([]contactJSON, 0, len(page.Contacts)), NextCursor: cursorJSON(int64(page.Next))}
+	out := contactsPageJSON{Contacts: make([]contactJSON, 0, len(page.Contacts))}
+	if page.Cursor != "" {
+		out.NextCursor = &page.Cursor
+	}
 	for _, c := range page.Contacts {
 		out.Contacts = append(out.Contacts, toContactJSON(c))
 	}
@@ -728,15 +732,17 @@ func (a *API) removeFromBlacklist(w http.ResponseWriter, r *http.Request, id aut
 
 // settingsJSON is the contact part of SPEC §12.1's settings shape.
 type settingsJSON struct {
-	UniqueKey        string `json:"unique_key"`
-	RefuseDuplicates bool   `json:"refuse_duplicates"`
-	DefaultCountry   string `json:"default_country"`
+	UniqueKey          string `json:"unique_key"`
+	RefuseDuplicates   bool   `json:"refuse_duplicates"`
+	DefaultCountry     string `json:"default_country"`
+	ScoreIntervalHours int    `json:"score_interval_hours"` // scores.go
 }
 
 type settingsPatchJSON struct {
-	UniqueKey        *string `json:"unique_key"`
-	RefuseDuplicates *bool   `json:"refuse_duplicates"`
-	DefaultCountry   *string `json:"default_country"`
+	UniqueKey          *string `json:"unique_key"`
+	RefuseDuplicates   *bool   `json:"refuse_duplicates"`
+	DefaultCountry     *string `json:"default_country"`
+	ScoreIntervalHours *int    `json:"score_interval_hours"`
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request, id auth.Identity) {
@@ -745,7 +751,7 @@ func (a *API) getSettings(w http.ResponseWriter, r *http.Request, id auth.Identi
 		server.WriteError(w, r, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, settingsJSON{UniqueKey: st.UniqueKey, RefuseDuplicates: st.RefuseDuplicates, DefaultCountry: st.DefaultCountry})
+	a.writeSettings(w, r, id, settingsJSON{UniqueKey: st.UniqueKey, RefuseDuplicates: st.RefuseDuplicates, DefaultCountry: st.DefaultCountry})
 }
 
 func (a *API) updateSettings(w http.ResponseWriter, r *http.Request, id auth.Identity) {
@@ -768,10 +774,17 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request, id auth.Ide
 	if in.DefaultCountry != nil {
 		st.DefaultCountry = *in.DefaultCountry
 	}
+	if err := checkScoreSettings(in); err != nil {
+		server.WriteError(w, r, err)
+		return
+	}
 	st, err = a.Contacts.UpdateSettings(r.Context(), id.Actor, st)
+	if err == nil {
+		err = a.updateScoreSettings(r, id, in)
+	}
 	if err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, settingsJSON{UniqueKey: st.UniqueKey, RefuseDuplicates: st.RefuseDuplicates, DefaultCountry: st.DefaultCountry})
+	a.writeSettings(w, r, id, settingsJSON{UniqueKey: st.UniqueKey, RefuseDuplicates: st.RefuseDuplicates, DefaultCountry: st.DefaultCountry})
 }

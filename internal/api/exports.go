@@ -17,8 +17,10 @@ import (
 type exportJSON struct {
 	ID          int64      `json:"id"`
 	State       string     `json:"state"` // queued, running, done, failed, expired
-	List        *int64     `json:"list"`  // null: the whole base
+	List        *int64     `json:"list"`  // null: the whole base or a segment
 	ListName    string     `json:"list_name,omitempty"`
+	Segment     *int64     `json:"segment"` // null: a list or the whole base
+	SegmentName string     `json:"segment_name,omitempty"`
 	Format      string     `json:"format"`
 	Fields      []string   `json:"fields"`
 	Rows        int64      `json:"rows"`
@@ -39,9 +41,13 @@ func toExportJSON(ex contactexport.Export) exportJSON {
 	if out.Fields == nil {
 		out.Fields = []string{}
 	}
-	if !ex.WholeBase() {
+	if ex.List != 0 {
 		l := int64(ex.List)
 		out.List = &l
+	}
+	if ex.Segment != 0 {
+		sg := ex.Segment
+		out.Segment, out.SegmentName = &sg, ex.SegmentName
 	}
 	if ex.Downloadable() {
 		u := fmt.Sprintf("/api/v1/exports/%d/file", ex.ID)
@@ -52,9 +58,10 @@ func toExportJSON(ex contactexport.Export) exportJSON {
 
 // exportRequest is the body of POST /api/v1/exports.
 type exportRequest struct {
-	List   *int64   `json:"list"`
-	Fields []string `json:"fields"`
-	Format string   `json:"format"`
+	List    *int64   `json:"list"`
+	Segment *int64   `json:"segment"`
+	Fields  []string `json:"fields"`
+	Format  string   `json:"format"`
 }
 
 func (a *API) createExport(w http.ResponseWriter, r *http.Request, id auth.Identity) {
@@ -66,6 +73,9 @@ func (a *API) createExport(w http.ResponseWriter, r *http.Request, id auth.Ident
 	req := contactexport.Request{Fields: body.Fields, Format: contactexport.Format(body.Format)}
 	if body.List != nil {
 		req.List = contact.ListID(*body.List)
+	}
+	if body.Segment != nil {
+		req.Segment = *body.Segment
 	}
 	ex, err := a.Exports.Start(r.Context(), id.Actor, req)
 	if err != nil {

@@ -28,7 +28,6 @@ func (a *API) exportPersonal(w http.ResponseWriter, r *http.Request, id auth.Ide
 	server.WriteJSON(w, http.StatusOK, p)
 }
 
-
 func (a *API) eraseContact(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	cid, err := pathID(r)
 	if err == nil {

@@ -42,5 +42,7 @@ func (a *API) routes() []Route {
 	rs = append(rs, a.exportRoutes()...)
 	rs = append(rs, a.gdprRoutes()...)
 	rs = append(rs, a.activityRoutes()...)
+	rs = append(rs, a.segmentRoutes()...)
+	rs = append(rs, a.scoreRoutes()...)
 	return rs
 }

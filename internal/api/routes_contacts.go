@@ -11,8 +11,10 @@ func (a *API) contactRoutes() []Route {
 	c, g, e, ap := rights.Contacts, rights.Guest, rights.Editor, rights.Approver
 	return []Route{
 		{Pattern: "GET /api/v1/contacts", Access: Member, Category: c, Level: g,
-			Summary: "List contacts by id; q searches email, phone and names, list and status (an email status) filter; cursor and limit page",
-			handle:  a.listContacts},
+			Summary: "List contacts. q: the last name starts with it (case and accents ignored; also \"first last\"), or the email, or the phone (any format); " +
+				"list and status (an email status) filter; sort: id (default), name, email, updated, or -id, -name… for descending; " +
+				"cursor (the previous page's next_cursor, same sort) and limit (1–500) page",
+			handle: a.listContacts},
 		{Pattern: "POST /api/v1/contacts", Access: Member, Category: c, Level: e,
 			Summary: "Create a contact; with duplicates refused, an existing unique key answers 409 with existing_id", handle: a.createContact},
 		{Pattern: "DELETE /api/v1/contacts", Access: Member, Category: c, Level: ap,
@@ -48,8 +50,8 @@ func (a *API) contactRoutes() []Route {
 			Summary: `Remove a blacklist entry: {"id"} or ?id=`, handle: a.removeFromBlacklist},
 
 		{Pattern: "GET /api/v1/settings", Access: Member, Category: rights.Settings, Level: g,
-			Summary: "The account's settings (for now: unique_key, refuse_duplicates, default_country)", handle: a.getSettings},
+			Summary: "The account's settings (for now: unique_key, refuse_duplicates, default_country, score_interval_hours)", handle: a.getSettings},
 		{Pattern: "PATCH /api/v1/settings", Access: Member, Category: rights.Settings, Level: ap,
-			Summary: "Change the account's settings (unique key, duplicate refusal, default country)", handle: a.updateSettings},
+			Summary: "Change the account's settings (unique key, duplicate refusal, default country, score_interval_hours: 1 to 720)", handle: a.updateSettings},
 	}
 }

@@ -11,7 +11,8 @@ func (a *API) exportRoutes() []Route {
 	c, e := rights.Contacts, rights.Editor
 	return []Route{
 		{Pattern: "POST /api/v1/exports", Access: Member, Category: c, Level: e,
-			Summary: `Export contacts: {"list": id (absent, null or 0: the whole base, approver only), "fields": [core, derived or custom ` +
+			Summary: `Export contacts: {"list": id (absent, null or 0: the whole base, approver only), or "segment": id (the contacts matching ` +
+				`it as the job reads them), "fields": [core, derived or custom ` +
 				`field keys, in column order], "format": "csv" (default) | "excel" (French Excel: ';', BOM, decimal comma, DD/MM/YYYY, ` +
 				`formulas neutralised) | "hashed" (email_sha256 and phone_sha256 only; fields ignored)}; answers 202 with the export's id ` +
 				"and state, then runs as a job",

@@ -31,6 +31,8 @@ import (
 	"envoi/internal/live"
 	"envoi/internal/notify"
 	"envoi/internal/outbox"
+	"envoi/internal/score"
+	"envoi/internal/segment"
 	"envoi/internal/server"
 	"envoi/internal/smtprelay"
 	"envoi/internal/user"
@@ -52,6 +54,8 @@ type App struct {
 	Imports   *contactimport.Service
 	Exports   *contactexport.Service
 	Activity  *activity.Service
+	Segments  *segment.Service
+	Scores    *score.Service
 	Jobs      *job.Worker
 	Scheduler *job.Scheduler
 	API       *api.API
@@ -89,17 +93,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		func(ctx context.Context, q database.Querier, accountID int64, id contact.ID) error {
 			return activity.Forget(ctx, q, accountID, id)
 		},
+		func(ctx context.Context, q database.Querier, accountID int64, id contact.ID) error {
+			return score.Forget(ctx, q, accountID, int64(id))
+		},
 	}}
 	a.Imports = &contactimport.Service{DB: db, Now: now}
 	a.Jobs.Register(contactimport.JobKind, a.Imports.Handle)
 	a.Jobs.Register(contactimport.CleanupKind, a.Imports.Cleanup)
 	a.Scheduler.Every(contactimport.CleanupKind, time.Hour, job.New{Kind: contactimport.CleanupKind}) // abandoned drafts
-	a.Exports = &contactexport.Service{DB: db, Now: now}
+	a.Segments = &segment.Service{DB: db, Now: now, Scores: score.Exists}
+	a.Scores = &score.Service{DB: db, Now: now, Segments: a.Segments}
+	a.Jobs.Register(score.JobKind, a.Scores.Handle)
+	a.Jobs.Register(score.ScheduleKind, a.Scores.HandleSchedule)
+	a.Scheduler.Every(score.ScheduleKind, score.SchedulePeriod, job.New{Kind: score.ScheduleKind}) // automatic score calculations
+	a.Exports = &contactexport.Service{DB: db, Now: now, Segments: a.Segments}
 	a.Activity = &activity.Service{DB: db, Now: now}
 	a.Jobs.Register(contactexport.JobKind, a.Exports.Handle)
 	a.Jobs.Register(contactexport.CleanupKind, a.Exports.Cleanup)
 	a.Scheduler.Every(contactexport.CleanupKind, time.Hour, job.New{Kind: contactexport.CleanupKind}) // expired export files
-	a.API = api.New(api.Deps{Auth: a.Auth, Members: a.Members, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Now: now})
+	a.API = api.New(api.Deps{Auth: a.Auth, Members: a.Members, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Segments: a.Segments, Scores: a.Scores, Now: now})
 	catalog, err := i18n.New()
 	if err != nil {
 		db.Close()
@@ -109,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Notifier = &notify.Notifier{Mailer: mailer(cfg, db, now), From: sender(cfg.BaseURL), BaseURL: cfg.BaseURL, I18n: catalog}
 	a.Members.Inviter = a.Notifier
 	resets := &auth.Resets{DB: db, Mailer: a.Notifier, Throttle: user.NewResetThrottle(), Now: now}
-	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity})
+	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Segments: a.Segments})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -629,66 +629,6 @@ func remove(ctx context.Context, q database.Querier, accountID int64, ids []ID) 
 	return nil
 }
 
-// List returns a page of contacts, by id, matching the filter. Keyset
-// pagination (id > cursor) keeps every page as fast as the first at 1M
-// contacts. Custom values and lists are not loaded here.
-func (s *Service) List(ctx context.Context, by rights.Actor, f Filter) (Page, error) {
-	if err := s.read(by); err != nil {
-		return Page{}, err
-	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
-	}
-	where := []string{"c.account_id = $1", "c.id > $2"}
-	args := []any{by.AccountID, f.After}
-	add := func(cond string, vs ...any) {
-		for _, v := range vs {
-			args = append(args, v)
-			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
-		}
-		where = append(where, cond)
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		lower := strings.ToLower(q)
-		like := escapeLike(lower) + "%"
-		add(`(c.email LIKE ? ESCAPE '\' OR c.phone LIKE ? ESCAPE '\' OR LOWER(c.last_name) LIKE ? ESCAPE '\' OR LOWER(c.first_name) LIKE ? ESCAPE '\')`,
-			like, "%"+escapeLike(strings.TrimLeft(strings.ReplaceAll(q, " ", ""), "0+"))+"%", like, like)
-	}
-	if f.List != 0 {
-		add(`EXISTS (SELECT 1 FROM list_members m WHERE m.account_id = c.account_id AND m.list_id = ? AND m.contact_id = c.id)`, f.List)
-	}
-	if f.Status != "" {
-		add(`c.email_status = ?`, f.Status)
-	}
-	args = append(args, f.Limit+1)
-	rows, err := s.DB.Read().Query(ctx, `SELECT `+prefixed("c.", contactColumns)+` FROM contacts c WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY c.id LIMIT $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return Page{}, fmt.Errorf("list contacts: %w", err)
-	}
-	defer rows.Close()
-	var p Page
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return Page{}, err
-		}
-		p.Contacts = append(p.Contacts, c)
-	}
-	if err := rows.Err(); err != nil {
-		return Page{}, err
-	}
-	if len(p.Contacts) > f.Limit {
-		p.Contacts = p.Contacts[:f.Limit]
-		p.Next = p.Contacts[len(p.Contacts)-1].ID
-	}
-	return p, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 func prefixed(prefix, columns string) string {
 	parts := strings.Split(columns, ",")
 	for i, p := range parts {

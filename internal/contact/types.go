@@ -127,17 +127,27 @@ type Settings struct {
 	DefaultCountry   string
 }
 
-// Filter selects contacts for the list page and the API.
+// Filter selects contacts for the list page and the API (search.go).
 type Filter struct {
-	Query  string // searches email, phone and names
+	Query  string // "starts with" on the last name (and "first last"), email or phone
 	List   ListID
 	Status string // an email status
-	After  ID     // keyset cursor: contacts with a greater id
+	Sort   Sort   // "" is SortID
+	Cursor string // the Cursor of the previous page
+	After  ID     // in id order without Cursor: contacts with a greater id
 	Limit  int
+	// Segment narrows the listing to a segment's contacts (the segment
+	// package compiles it: contact does not know criteria).
+	Segment Condition
 }
 
-// Page is one page of contacts and the cursor of the next (0: none).
+// Condition is an SQL condition over `contacts c` whose placeholders are
+// numbered from firstArg, with its arguments.
+type Condition func(firstArg int) (where string, args []any, err error)
+
+// Page is one page of contacts and the cursor of the next ("": none).
 type Page struct {
 	Contacts []Contact
-	Next     ID
+	Cursor   string
+	Next     ID // the last contact's id when there is a next page
 }

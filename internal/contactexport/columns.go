@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"envoi/internal/contact"
+	"envoi/internal/criteria"
 	"envoi/internal/database"
 	"envoi/internal/derive"
 	"envoi/internal/fault"
@@ -123,9 +124,10 @@ type customValue struct {
 // plan is how an export reads contacts and writes its cells.
 type plan struct {
 	list    contact.ListID
-	text    []string      // selected text columns
-	times   []string      // selected time columns
-	custom  []customField // requested custom fields (a deleted one stays, empty)
+	segment *criteria.Compiled // the exported segment's condition, arguments from $4
+	text    []string           // selected text columns
+	times   []string           // selected time columns
+	custom  []customField      // requested custom fields (a deleted one stays, empty)
 	header  []string
 	cells   []func(r *record) string
 	style   style
@@ -251,10 +253,14 @@ func (p *plan) page(ctx context.Context, q database.Querier, accountID int64, af
 	}
 	var rows *sql.Rows
 	var err error
-	if p.list == 0 {
+	switch {
+	case p.segment != nil:
+		rows, err = q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM contacts c WHERE c.account_id = $1 AND c.id > $2 AND (`+
+			p.segment.Where+`) ORDER BY c.id LIMIT $3`, append([]any{accountID, after, limit}, p.segment.Args...)...)
+	case p.list == 0:
 		rows, err = q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM contacts c WHERE c.account_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
 			accountID, after, limit)
-	} else {
+	default:
 		rows, err = q.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM list_members m
 			JOIN contacts c ON c.account_id = m.account_id AND c.id = m.contact_id
 			WHERE m.account_id = $1 AND m.list_id = $2 AND m.contact_id > $3 ORDER BY m.contact_id LIMIT $4`,
@@ -291,7 +297,8 @@ func (p *plan) page(ctx context.Context, q database.Querier, accountID int64, af
 }
 
 // values fills the custom values of a page with one query over the page's
-// id range (restricted to the list's members for a list).
+// id range (restricted to the list's members for a list; for a segment,
+// the values of contacts in the range but not in the page are skipped).
 func (p *plan) values(ctx context.Context, q database.Querier, accountID, after int64, page []record) error {
 	pos := make(map[contact.FieldID]int, len(p.custom))
 	args := []any{accountID, after, page[len(page)-1].id}

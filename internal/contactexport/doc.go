@@ -1,15 +1,17 @@
-// Package contactexport writes a list, or the whole base, of an account's
+// Package contactexport writes a list, a segment or the whole base of an account's
 // contacts to a file (SPEC §4.4): CSV with chosen fields, the same for
 // French Excel, or hashed emails and phones for ad-platform audiences.
 //
 // # Life of an export
 //
 // Start checks the request (format; fields, each a core, derived or
-// custom key, the offending one named fields[i]; the list) and the right
-// its scope takes — contacts editor for a list, approver for the whole
-// base, a validation (SPEC §2.3) — then records the export and enqueues a
-// durable job in the same transaction. Segments will add themselves as
-// Request.Segment.
+// custom key, the offending one named fields[i]; the list, or the segment,
+// whose criteria must still validate) and the right its scope takes —
+// contacts editor for a list or a segment, approver for the whole base, a
+// validation (SPEC §2.3) — then records the export and enqueues a durable
+// job in the same transaction. A segment is compiled by Service.Segments
+// (the segment package) once per attempt of the job: its pages are the
+// contacts matching it as they are read (SPEC §6: segments are live).
 //
 // The job (Handle) counts the contacts once (the total of the progress),
 // then reads them in pages of 5,000 by id (keyset: every page costs what

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"envoi/internal/account"
+	"envoi/internal/criteria"
 	"envoi/internal/database"
 	"envoi/internal/fault"
 	"envoi/internal/history"
@@ -59,9 +60,23 @@ func (s *Service) Handle(ctx context.Context, j *job.Job) error {
 	if err != nil {
 		return err
 	}
+	// A segment is compiled once per attempt: the contacts matching it as
+	// the pages are read. Deleted, or with criteria that no longer
+	// validate, it fails the export.
+	var cond *criteria.Compiled
+	if ex.Segment != 0 {
+		c, err := s.segmentCondition(ctx, q, by, ex, 4)
+		if err != nil {
+			return s.fail(ctx, j.AccountID, ex.ID, err)
+		}
+		cond = &c
+	}
 	now := s.Now()
 	if ex.StartedAt == nil {
-		if ex.Total, err = count(ctx, q, j.AccountID, ex); err != nil {
+		if ex.Total, err = s.count(ctx, q, by, ex); err != nil {
+			if fault.Is(err, fault.Invalid) || fault.Is(err, fault.NotFound) {
+				return s.fail(ctx, j.AccountID, ex.ID, err)
+			}
 			return err
 		}
 	}
@@ -70,6 +85,7 @@ func (s *Service) Handle(ctx context.Context, j *job.Job) error {
 		return err
 	}
 	pl := newPlan(ex.Format, ex.List, ex.Fields, custom, loc, now)
+	pl.segment = cond
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	cw.Comma, cw.UseCRLF = pl.style.comma, pl.style.crlf
@@ -137,12 +153,15 @@ func (s *Service) Handle(ctx context.Context, j *job.Job) error {
 			return err
 		}
 		scope := ex.ListName
-		if ex.WholeBase() {
-			scope = "whole base"
-		}
 		changes := []history.Change{{Field: "format", After: string(ex.Format)}, {Field: "rows", After: rows}, {Field: "fields", After: ex.Fields}}
-		if !ex.WholeBase() {
+		switch {
+		case ex.Segment != 0:
+			scope = "segment " + ex.SegmentName
+			changes = append([]history.Change{{Field: "segment", After: ex.Segment}}, changes...)
+		case ex.List != 0:
 			changes = append([]history.Change{{Field: "list", After: int64(ex.List)}}, changes...)
+		default:
+			scope = "whole base"
 		}
 		return history.Record(ctx, q, by, "contact.export", rights.Contacts,
 			history.Object{Type: "export", ID: ex.ID, Label: fmt.Sprintf("%s (%s, %d rows)", scope, ex.Format, rows)}, changes, done)
@@ -158,7 +177,7 @@ func (s *Service) actor(ctx context.Context, accountID int64, ex Export) (rights
 		return rights.Actor{}, err
 	}
 	by.IP, by.UserAgent = "", "export job"
-	if err := rights.Check(by, rights.Contacts, need(ex.List)); err != nil {
+	if err := rights.Check(by, rights.Contacts, need(ex)); err != nil {
 		return rights.Actor{}, fault.New(fault.Forbidden, "%s no longer has the right to make this export", by.Name)
 	}
 	return by, nil
@@ -176,15 +195,30 @@ func (s *Service) fail(ctx context.Context, accountID, id int64, cause error) er
 }
 
 // count is the number of contacts the export will hold, when it starts.
-func count(ctx context.Context, q database.Querier, accountID int64, ex Export) (int64, error) {
+func (s *Service) count(ctx context.Context, q database.Querier, by rights.Actor, ex Export) (int64, error) {
 	var n int64
 	var err error
-	if ex.WholeBase() {
-		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM contacts WHERE account_id = $1`, accountID).Scan(&n)
-	} else {
-		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM list_members WHERE account_id = $1 AND list_id = $2`, accountID, ex.List).Scan(&n)
+	switch {
+	case ex.Segment != 0:
+		c, cerr := s.segmentCondition(ctx, q, by, ex, 2)
+		if cerr != nil {
+			return 0, cerr
+		}
+		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM contacts c WHERE c.account_id = $1 AND (`+c.Where+`)`, append([]any{by.AccountID}, c.Args...)...).Scan(&n)
+	case ex.List != 0:
+		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM list_members WHERE account_id = $1 AND list_id = $2`, by.AccountID, ex.List).Scan(&n)
+	default:
+		err = q.QueryRow(ctx, `SELECT COUNT(*) FROM contacts WHERE account_id = $1`, by.AccountID).Scan(&n)
 	}
 	return n, err
+}
+
+// segmentCondition compiles the exported segment, arguments from firstArg.
+func (s *Service) segmentCondition(ctx context.Context, q database.Querier, by rights.Actor, ex Export, firstArg int) (criteria.Compiled, error) {
+	if s.Segments == nil {
+		return criteria.Compiled{}, fault.New(fault.Rule, "exporting a segment is not available")
+	}
+	return s.Segments.Compile(ctx, q, by, ex.Segment, firstArg)
 }
 
 // location is the account's time zone (times in Excel exports, ages).

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"envoi/internal/contact"
+	"envoi/internal/criteria"
 	"envoi/internal/database"
 	"envoi/internal/fault"
 	"envoi/internal/job"
@@ -35,8 +36,9 @@ type Request struct {
 	// List is the list to export; 0 exports the whole base, which is a
 	// validation (contacts approver, SPEC §2.3).
 	List contact.ListID
-	// Segment is reserved for segments (SPEC §6), which will add
-	// themselves here; until then a non-zero segment is refused.
+	// Segment is a segment to export instead (SPEC §6.4): the contacts
+	// matching its criteria as the job reads them. List and Segment
+	// cannot both be set.
 	Segment int64
 	// Fields are core, derived and custom field keys, in the file's column
 	// order. A hashed export ignores them (its columns are fixed).
@@ -46,26 +48,28 @@ type Request struct {
 
 // Export is an export's state.
 type Export struct {
-	ID         int64
-	State      string // queued, running, done, failed, expired
-	List       contact.ListID
-	ListName   string // when the export started; "" for the whole base
-	Format     Format
-	Fields     []string // the file's columns
-	Rows       int64    // rows written so far
-	Total      int64    // contacts to export, counted when the job started
-	Progress   float64  // 0..1
-	Size       int64    // bytes of the file so far
-	LastError  string
-	CreatedBy  int64
-	CreatedAt  time.Time
-	StartedAt  *time.Time
-	FinishedAt *time.Time
-	ExpiresAt  *time.Time // set when done
+	ID          int64
+	State       string // queued, running, done, failed, expired
+	List        contact.ListID
+	ListName    string // when the export started; "" for the whole base
+	Segment     int64  // the segment exported, 0 if none
+	SegmentName string // the segment's name when the export started
+	Format      Format
+	Fields      []string // the file's columns
+	Rows        int64    // rows written so far
+	Total       int64    // contacts to export, counted when the job started
+	Progress    float64  // 0..1
+	Size        int64    // bytes of the file so far
+	LastError   string
+	CreatedBy   int64
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	ExpiresAt   *time.Time // set when done
 }
 
 // WholeBase reports whether the export is of the whole base.
-func (e Export) WholeBase() bool { return e.List == 0 }
+func (e Export) WholeBase() bool { return e.List == 0 && e.Segment == 0 }
 
 // Downloadable reports whether the file is ready and not expired.
 func (e Export) Downloadable() bool { return e.State == "done" }
@@ -77,7 +81,12 @@ func (e Export) FileName(loc *time.Location) string {
 		loc = time.UTC
 	}
 	name := "all"
-	if !e.WholeBase() {
+	switch {
+	case e.Segment != 0:
+		if name = slug(e.SegmentName); name == "" {
+			name = "segment-" + strconv.FormatInt(e.Segment, 10)
+		}
+	case e.List != 0:
 		if name = slug(e.ListName); name == "" {
 			name = "list-" + strconv.FormatInt(int64(e.List), 10)
 		}
@@ -118,12 +127,22 @@ func slug(s string) string {
 type Service struct {
 	DB  *database.DB
 	Now func() time.Time
+	// Segments compiles the segments exported (the segment package's
+	// service); nil refuses segment exports.
+	Segments Segments
 }
 
-// need is the level exporting a list (editor) or the whole base (approver:
-// a validation, SPEC §2.3) takes; downloading takes the same.
-func need(list contact.ListID) rights.Level {
-	if list == 0 {
+// Segments compiles a segment's criteria into a condition over
+// `contacts c`, arguments numbered from firstArg, read through q.
+type Segments interface {
+	Compile(ctx context.Context, q database.Querier, by rights.Actor, id int64, firstArg int) (criteria.Compiled, error)
+}
+
+// need is the level exporting a list or a segment (editor) or the whole
+// base (approver: a validation, SPEC §2.3) takes; downloading takes the
+// same.
+func need(ex Export) rights.Level {
+	if ex.WholeBase() {
 		return rights.Approver
 	}
 	return rights.Editor
@@ -134,9 +153,10 @@ type payload struct {
 }
 
 // Start records an export and queues the job that writes its file. The
-// request is checked first (format, fields naming fields[i], the list),
-// then the right its scope needs: contacts editor for a list, approver for
-// the whole base.
+// request is checked first (format, fields naming fields[i], the list or
+// the segment — whose criteria must still validate), then the right its
+// scope needs: contacts editor for a list or a segment, approver for the
+// whole base.
 func (s *Service) Start(ctx context.Context, by rights.Actor, req Request) (Export, error) {
 	if err := rights.Check(by, rights.Contacts, rights.Editor); err != nil {
 		return Export{}, err
@@ -145,14 +165,19 @@ func (s *Service) Start(ctx context.Context, by rights.Actor, req Request) (Expo
 	if !ok {
 		return Export{}, fault.Invalidf("format", "must be csv, excel or hashed")
 	}
-	if req.Segment != 0 {
-		return Export{}, fault.Invalidf("segment", "exporting a segment is not available yet: export a list or the whole base")
-	}
 	if req.List < 0 {
 		return Export{}, fault.Invalidf("list", "must be the id of a list, or 0 for the whole base")
 	}
+	switch {
+	case req.Segment < 0:
+		return Export{}, fault.Invalidf("segment", "must be the id of a segment")
+	case req.Segment != 0 && req.List != 0:
+		return Export{}, fault.Invalidf("segment", "export a list or a segment, not both")
+	case req.Segment != 0 && s.Segments == nil:
+		return Export{}, fault.Invalidf("segment", "exporting a segment is not available: export a list or the whole base")
+	}
 	now := s.Now()
-	ex := Export{State: "queued", List: req.List, Format: format, CreatedBy: by.UserID, CreatedAt: now}
+	ex := Export{State: "queued", List: req.List, Segment: req.Segment, Format: format, CreatedBy: by.UserID, CreatedAt: now}
 	err := s.DB.InTx(ctx, func(q database.Querier) error {
 		if format == Hashed {
 			ex.Fields = HashedColumns
@@ -165,7 +190,7 @@ func (s *Service) Start(ctx context.Context, by rights.Actor, req Request) (Expo
 				return err
 			}
 		}
-		if err := rights.Check(by, rights.Contacts, need(req.List)); err != nil {
+		if err := rights.Check(by, rights.Contacts, need(ex)); err != nil {
 			return fault.New(fault.Forbidden, "exporting the whole base needs the approver right on contacts (you have %s): export a list instead",
 				by.Level(rights.Contacts)).WithKey("exports.whole_base_forbidden")
 		}
@@ -175,6 +200,19 @@ func (s *Service) Start(ctx context.Context, by rights.Actor, req Request) (Expo
 				return fault.Invalidf("list", "list %d does not exist", req.List).WithKey("exports.no_such_list")
 			}
 			if err != nil {
+				return err
+			}
+		}
+		if req.Segment != 0 {
+			err := q.QueryRow(ctx, `SELECT name FROM segments WHERE account_id = $1 AND id = $2`, by.AccountID, req.Segment).Scan(&ex.SegmentName)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fault.Invalidf("segment", "segment %d does not exist", req.Segment).WithKey("targeting.no_such_segment")
+			}
+			if err != nil {
+				return err
+			}
+			// Criteria that no longer validate fail now, not in the job.
+			if _, err := s.Segments.Compile(ctx, q, by, req.Segment, 1); err != nil {
 				return err
 			}
 		}
@@ -188,9 +226,10 @@ func (s *Service) Start(ctx context.Context, by rights.Actor, req Request) (Expo
 			return err
 		}
 		fields, _ := json.Marshal(ex.Fields)
-		_, err = q.Exec(ctx, `INSERT INTO exports (account_id, id, job_id, state, list_id, list_name, format, fields, created_by, created_at)
-			VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9)`,
-			by.AccountID, id, int64(jobID), nullID(int64(req.List)), ex.ListName, string(format), string(fields), by.UserID, now.UnixMilli())
+		_, err = q.Exec(ctx, `INSERT INTO exports (account_id, id, job_id, state, list_id, list_name, segment_id, segment_name, format, fields,
+			created_by, created_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11)`,
+			by.AccountID, id, int64(jobID), nullID(int64(req.List)), ex.ListName, nullID(req.Segment), ex.SegmentName, string(format),
+			string(fields), by.UserID, now.UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -206,20 +245,20 @@ func nullID(v int64) any {
 	return v
 }
 
-const exportColumns = `id, job_id, state, list_id, list_name, format, fields, rows_total, rows_done, size, last_error, created_by,
-	created_at, started_at, finished_at, expires_at`
+const exportColumns = `id, job_id, state, list_id, list_name, segment_id, segment_name, format, fields, rows_total, rows_done, size,
+	last_error, created_by, created_at, started_at, finished_at, expires_at`
 
 func scanExport(row interface{ Scan(...any) error }) (Export, sql.NullInt64, error) {
 	var ex Export
-	var jobID, list, started, finished, expires sql.NullInt64
+	var jobID, list, seg, started, finished, expires sql.NullInt64
 	var format, fields string
 	var created int64
-	err := row.Scan(&ex.ID, &jobID, &ex.State, &list, &ex.ListName, &format, &fields, &ex.Total, &ex.Rows, &ex.Size, &ex.LastError,
-		&ex.CreatedBy, &created, &started, &finished, &expires)
+	err := row.Scan(&ex.ID, &jobID, &ex.State, &list, &ex.ListName, &seg, &ex.SegmentName, &format, &fields, &ex.Total, &ex.Rows, &ex.Size,
+		&ex.LastError, &ex.CreatedBy, &created, &started, &finished, &expires)
 	if err != nil {
 		return Export{}, jobID, err
 	}
-	ex.List, ex.Format, ex.CreatedAt = contact.ListID(list.Int64), Format(format), time.UnixMilli(created)
+	ex.List, ex.Segment, ex.Format, ex.CreatedAt = contact.ListID(list.Int64), seg.Int64, Format(format), time.UnixMilli(created)
 	if err := json.Unmarshal([]byte(fields), &ex.Fields); err != nil {
 		return Export{}, jobID, fmt.Errorf("export %d fields: %w", ex.ID, err)
 	}
@@ -333,7 +372,7 @@ func (s *Service) Open(ctx context.Context, by rights.Actor, id int64) (*File, e
 	if err != nil {
 		return nil, err
 	}
-	if err := rights.Check(by, rights.Contacts, need(ex.List)); err != nil {
+	if err := rights.Check(by, rights.Contacts, need(ex)); err != nil {
 		return nil, err
 	}
 	switch ex.State {

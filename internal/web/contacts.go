@@ -12,6 +12,7 @@ import (
 	"envoi/internal/contact"
 	"envoi/internal/fault"
 	"envoi/internal/rights"
+	"envoi/internal/segment"
 	"envoi/internal/server"
 )
 
@@ -36,6 +37,8 @@ func (b contactBase) SubNav() []MenuItem {
 	items := []MenuItem{
 		{Category: "contacts", Label: b.T("contacts.sub.contacts"), Href: "/contacts"},
 		{Category: "lists", Label: b.T("contacts.sub.lists"), Href: "/contacts/lists"},
+		{Category: "segments", Label: b.T("segments.sub"), Href: "/contacts/segments"},
+		{Category: "personas", Label: b.T("personas.sub"), Href: "/contacts/personas"},
 		{Category: "fields", Label: b.T("contacts.sub.fields"), Href: "/contacts/fields"},
 		{Category: "blacklist", Label: b.T("contacts.sub.blacklist"), Href: "/contacts/blacklist"},
 		{Category: "imports", Label: b.T("imports.sub"), Href: "/contacts/imports"},
@@ -119,9 +122,12 @@ type contactsView struct {
 	contactBase
 	Contacts  []contact.Contact
 	Lists     []contact.List
+	Segments  []segment.Segment
 	Query     string
 	List      contact.ListID
+	Segment   int64
 	Status    string
+	Sort      contact.Sort
 	Filtered  bool   // a search or a filter is on
 	Paged     bool   // not the first page
 	NextPage  string // the next page's address, "" on the last
@@ -138,11 +144,30 @@ func (v *contactsView) ListOptions() []option {
 	return out
 }
 
+// SegmentOptions are the segments for the filter.
+func (v *contactsView) SegmentOptions() []option {
+	out := make([]option, 0, len(v.Segments))
+	for _, sg := range v.Segments {
+		out = append(out, option{Value: strconv.FormatInt(sg.ID, 10), Label: sg.Name, Selected: sg.ID == v.Segment})
+	}
+	return out
+}
+
 // StatusOptions are the email statuses for the filter.
 func (v *contactsView) StatusOptions() []option {
 	out := make([]option, 0, len(emailStatuses))
 	for _, s := range emailStatuses {
 		out = append(out, option{Value: s, Label: v.EmailStatusLabel(s), Selected: s == v.Status})
+	}
+	return out
+}
+
+// SortOptions are the orders of the list.
+func (v *contactsView) SortOptions() []option {
+	out := make([]option, 0, len(contact.Sorts))
+	for _, s := range contact.Sorts {
+		out = append(out, option{Value: string(s), Label: v.T("contacts.sort." + strings.Replace(string(s), "-", "desc_", 1)),
+			Selected: s == v.Sort || v.Sort == "" && s == contact.SortID})
 	}
 	return out
 }
@@ -154,7 +179,7 @@ func (v *contactsView) Name(c contact.Contact) string { return contactName(c) }
 // query string, dropping anything else.
 func listQuery(q url.Values) url.Values {
 	out := url.Values{}
-	for _, k := range []string{"q", "list", "status", "cursor"} {
+	for _, k := range []string{"q", "list", "segment", "status", "sort", "cursor"} {
 		if s := strings.TrimSpace(q.Get(k)); s != "" {
 			out.Set(k, s)
 		}
@@ -168,29 +193,37 @@ func (w *Web) contactsPage(rw http.ResponseWriter, r *http.Request, v *View) {
 }
 
 // renderContacts shows one page of the contact list for query (q, list,
-// status, cursor). Pages follow the contact id (keyset), so the thousandth
-// page costs what the first does.
+// status, sort, cursor). Pages are keyset pages in the chosen order (the
+// cursor holds the last row's sort key), so the thousandth page costs what
+// the first does.
 func (w *Web) renderContacts(rw http.ResponseWriter, r *http.Request, v *View, query url.Values, status int) {
 	v.Title = v.T("contacts.title")
-	page := &contactsView{contactBase: contactBase{View: v, Sub: "contacts"}, Query: query.Get("q"), Status: query.Get("status")}
-	f := contact.Filter{Query: page.Query, Status: page.Status, Limit: pageSize}
+	page := &contactsView{contactBase: contactBase{View: v, Sub: "contacts"}, Query: query.Get("q"), Status: query.Get("status"),
+		Sort: contact.Sort(query.Get("sort"))}
+	f := contact.Filter{Query: page.Query, Status: page.Status, Sort: page.Sort, Cursor: query.Get("cursor"), Limit: pageSize}
 	if id, ok := positiveID(query.Get("list")); ok {
 		page.List, f.List = contact.ListID(id), contact.ListID(id)
 	}
-	if id, ok := positiveID(query.Get("cursor")); ok {
-		f.After, page.Paged = contact.ID(id), true
-	}
-	page.Filtered = page.Query != "" || page.List != 0 || page.Status != ""
 	ctx, by := r.Context(), v.ID.Actor
-	lists, err := w.Contacts.Lists(ctx, by)
+	if id, ok := positiveID(query.Get("segment")); ok {
+		page.Segment, f.Segment = id, w.Segments.Condition(ctx, by, id)
+	}
+	page.Paged = f.Cursor != ""
+	page.Filtered = page.Query != "" || page.List != 0 || page.Status != "" || page.Segment != 0
+	// Names only: counting members reads every membership.
+	lists, err := w.Contacts.ListNames(ctx, by)
 	if err != nil {
 		w.failPage(rw, r, v, err)
 		return
 	}
 	page.Lists = lists
+	if page.Segments, err = w.Segments.List(ctx, by); err != nil {
+		w.failPage(rw, r, v, err)
+		return
+	}
 	res, err := w.Contacts.List(ctx, by, f)
 	if err != nil {
-		if f, ok := fault.As(err); ok && f.Kind == fault.Invalid {
+		if f, ok := fault.As(err); ok && (f.Kind == fault.Invalid || f.Kind == fault.NotFound && page.Segment != 0) {
 			v.Error, v.Field = v.Message(err), f.Field
 			status = http.StatusBadRequest
 		} else {
@@ -209,9 +242,9 @@ func (w *Web) renderContacts(rw http.ResponseWriter, r *http.Request, v *View, q
 			page.FirstPage += "?" + base.Encode()
 		}
 	}
-	if res.Next != 0 {
+	if res.Cursor != "" {
 		next := listQuery(base)
-		next.Set("cursor", strconv.FormatInt(int64(res.Next), 10))
+		next.Set("cursor", res.Cursor)
 		page.NextPage = "/contacts?" + next.Encode()
 	}
 	w.render(rw, r, status, "contacts", page)
@@ -299,10 +332,11 @@ type contactView struct {
 	Fields     []contact.Field
 	Lists      []contact.List
 	Version    int64
-	Conflict   bool          // the save met a newer version
-	ExistingID int64         // the contact that already has this unique key
-	Timeline   template.HTML // the latest activity, rendered by the activity feature
-	Posted     url.Values    // the refused form, shown again
+	Conflict   bool              // the save met a newer version
+	ExistingID int64             // the contact that already has this unique key
+	Timeline   template.HTML     // the latest activity, rendered by the activity feature
+	Personas   []segment.Persona // the personas the contact matches (segments feature)
+	Posted     url.Values        // the refused form, shown again
 }
 
 // Editable says whether the form may be saved.
@@ -593,6 +627,10 @@ func (w *Web) contactPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	switch done := r.URL.Query().Get("done"); done {
 	case "created", "saved":
 		v.Notice = v.T("contacts.done." + done)
+	}
+	if page.Personas, err = w.contactPersonas(r, v, int64(c.ID)); err != nil {
+		w.failPage(rw, r, v, err)
+		return
 	}
 	if w.Activity != nil {
 		if page.Timeline, err = w.timelineSection(r, v, c.ID); err != nil {

@@ -40,10 +40,14 @@ func (b exportBase) FormatLabel(f contactexport.Format) string {
 	return b.T("exports.format." + string(f))
 }
 
-// Scope names what an export holds: its list, or the whole base.
+// Scope names what an export holds: its list, its segment, or the whole
+// base.
 func (b exportBase) Scope(ex contactexport.Export) string {
-	if ex.WholeBase() {
+	switch {
+	case ex.WholeBase():
 		return b.T("exports.whole_base")
+	case ex.Segment != 0:
+		return b.P.T("targeting.export_scope_segment", map[string]any{"Name": ex.SegmentName})
 	}
 	return ex.ListName
 }
@@ -76,7 +80,8 @@ type formatChoice struct {
 type exportFormView struct {
 	exportBase
 	Lists     []option
-	WholeBase bool // the person may export the whole base (approver)
+	Segments  []option // values "segment:<id>"
+	WholeBase bool     // the person may export the whole base (approver)
 	AllChosen bool
 	Fields    []fieldChoice
 	Formats   []formatChoice
@@ -85,7 +90,7 @@ type exportFormView struct {
 
 // exportForm is what the form holds: the page's defaults, or what was sent.
 type exportForm struct {
-	list   string // a list id, "all" or ""
+	list   string // a list id, "segment:<id>", "all" or ""
 	fields []string
 	format string
 }
@@ -97,6 +102,9 @@ func (w *Web) exportPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	}
 	if id, ok := positiveID(r.URL.Query().Get("list")); ok {
 		form.list = strconv.FormatInt(id, 10)
+	}
+	if id, ok := positiveID(r.URL.Query().Get("segment")); ok {
+		form.list = segmentChoice + strconv.FormatInt(id, 10)
 	}
 	w.renderExportForm(rw, r, v, form, http.StatusOK)
 }
@@ -113,6 +121,17 @@ func (w *Web) renderExportForm(rw http.ResponseWriter, r *http.Request, v *View,
 	for _, l := range lists {
 		id := strconv.FormatInt(int64(l.ID), 10)
 		page.Lists = append(page.Lists, option{Value: id, Label: fmt.Sprintf("%s (%s)", l.Name, v.P.Int(l.Count)), Selected: id == form.list})
+	}
+	if w.Segments != nil {
+		segs, err := w.Segments.List(ctx, by)
+		if err != nil {
+			w.failPage(rw, r, v, err)
+			return
+		}
+		for _, s := range segs {
+			value := segmentChoice + strconv.FormatInt(s.ID, 10)
+			page.Segments = append(page.Segments, option{Value: value, Label: s.Name, Selected: value == form.list})
+		}
 	}
 	for _, k := range contactexport.CoreFields() {
 		page.Fields = append(page.Fields, fieldChoice{Key: k, Label: v.T("exports.field." + k), Checked: slices.Contains(form.fields, k)})
@@ -136,6 +155,9 @@ func (w *Web) renderExportForm(rw http.ResponseWriter, r *http.Request, v *View,
 	w.render(rw, r, status, "export", page)
 }
 
+// segmentChoice prefixes a segment's id in the form's scope choice.
+const segmentChoice = "segment:"
+
 // startExport queues the export and shows its progress.
 func (w *Web) startExport(rw http.ResponseWriter, r *http.Request, v *View) {
 	if err := r.ParseForm(); err != nil {
@@ -145,10 +167,17 @@ func (w *Web) startExport(rw http.ResponseWriter, r *http.Request, v *View) {
 	form := exportForm{list: r.PostForm.Get("list"), fields: r.PostForm["fields"], format: r.PostForm.Get("format")}
 	req := contactexport.Request{Fields: form.fields, Format: contactexport.Format(form.format)}
 	var err error
-	switch form.list {
-	case "all":
-	case "":
+	seg, isSegment := strings.CutPrefix(form.list, segmentChoice)
+	switch {
+	case form.list == "all":
+	case form.list == "":
 		err = fault.Invalidf("list", "choose a list or the whole base").WithKey("exports.choose_list")
+	case isSegment:
+		id, ok := positiveID(seg)
+		if !ok {
+			err = fault.Invalidf("list", "choose a list or the whole base").WithKey("exports.choose_list")
+		}
+		req.Segment = id
 	default:
 		id, ok := positiveID(form.list)
 		if !ok {

@@ -33,7 +33,6 @@ func (w *Web) exportPersonal(rw http.ResponseWriter, r *http.Request, v *View) {
 	}
 }
 
-
 // eraseContact erases a contact once the approver confirmed the request.
 func (w *Web) eraseContact(rw http.ResponseWriter, r *http.Request, v *View) {
 	id, err := pathID(r, "contact")

@@ -121,7 +121,7 @@ func (w *Web) language(rw http.ResponseWriter, r *http.Request, v *View) {
 
 func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request, v *View) {
 	v.Title = v.T("dashboard.title")
-	w.render(rw, r, http.StatusOK, "dashboard", v)
+	w.render(rw, r, http.StatusOK, "dashboard", w.dashboardPage(r, v))
 }
 
 func (w *Web) switchAccount(rw http.ResponseWriter, r *http.Request, v *View) {

@@ -24,6 +24,7 @@ import (
 	"envoi/internal/i18n"
 	"envoi/internal/live"
 	"envoi/internal/rights"
+	"envoi/internal/segment"
 	"envoi/internal/server"
 )
 
@@ -51,6 +52,7 @@ type Deps struct {
 	Imports       *contactimport.Service // contact imports (SPEC §4.4)
 	Exports       *contactexport.Service // contact exports (SPEC §4.4)
 	Activity      *activity.Service      // events, notes and the contact timeline (SPEC §4.5)
+	Segments      *segment.Service       // segments and personas (SPEC §6)
 }
 
 // Web serves the pages.
