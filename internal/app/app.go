@@ -96,7 +96,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		func(ctx context.Context, q database.Querier, accountID int64, id contact.ID) error {
 			return score.Forget(ctx, q, accountID, int64(id))
 		},
-	}}
+	}, InUse: segment.RefuseInUse}
 	a.Imports = &contactimport.Service{DB: db, Now: now}
 	a.Jobs.Register(contactimport.JobKind, a.Imports.Handle)
 	a.Jobs.Register(contactimport.CleanupKind, a.Imports.Cleanup)

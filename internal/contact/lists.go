@@ -196,6 +196,9 @@ func (s *Service) DeleteList(ctx context.Context, by rights.Actor, id ListID) er
 		if err != nil {
 			return err
 		}
+		if err := s.inUse(ctx, q, by.AccountID, "list", int64(id), "", l.Name); err != nil {
+			return err
+		}
 		if _, err := q.Exec(ctx, `DELETE FROM list_members WHERE account_id = $1 AND list_id = $2`, by.AccountID, id); err != nil {
 			return err
 		}

@@ -19,6 +19,17 @@ type Service struct {
 	DB      *database.DB
 	Now     func() time.Time
 	Erasers []Eraser // what other packages keep about a contact, erased with it
+	// InUse, when set, refuses to delete a list (kind "list", id) or a
+	// custom field (kind "field", key) that segment criteria use; it runs
+	// in the deletion's transaction.
+	InUse func(ctx context.Context, q database.Querier, accountID int64, kind string, id int64, key, name string) error
+}
+
+func (s *Service) inUse(ctx context.Context, q database.Querier, accountID int64, kind string, id int64, key, name string) error {
+	if s.InUse == nil {
+		return nil
+	}
+	return s.InUse(ctx, q, accountID, kind, id, key, name)
 }
 
 func (s *Service) read(by rights.Actor) error { return rights.Check(by, rights.Contacts, rights.Guest) }
@@ -315,6 +326,9 @@ func (s *Service) DeleteField(ctx context.Context, by rights.Actor, id FieldID) 
 		}
 		if st.UniqueKey == f.Key {
 			return fault.New(fault.Rule, "%q is the account's unique key: choose another key in the settings first", f.Key).WithKey("contacts.field_is_key")
+		}
+		if err := s.inUse(ctx, q, by.AccountID, "field", int64(id), f.Key, f.Label); err != nil {
+			return err
 		}
 		if _, err := q.Exec(ctx, `DELETE FROM contact_values WHERE account_id = $1 AND field_id = $2`, by.AccountID, id); err != nil {
 			return err

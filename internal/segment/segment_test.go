@@ -809,3 +809,46 @@ func TestUsedBy(t *testing.T) {
 		}
 	})
 }
+
+// TestListAndFieldUsedByCriteriaCannotBeDeleted: deleting a list or a
+// custom field that a segment's criteria test is refused, naming the
+// segment; once the segment no longer uses it, the deletion goes through.
+func TestListAndFieldUsedByCriteriaCannotBeDeleted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f0 := newFixture(t, db, "owner@example.com", "en")
+		contacts, svc, by := f0.contacts, f0.svc, f0.by
+		contacts.InUse = segment.RefuseInUse
+		l, err := contacts.CreateList(ctx, by, "VIP", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := contacts.CreateField(ctx, by, contact.Field{Key: "points", Label: "Points", Type: contact.Number})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sg, err := svc.Create(ctx, by, segment.Input{Name: "VIP with points",
+			Criteria: json.RawMessage(fmt.Sprintf(`{"all": [{"list": %d}, {"not": {"field": "points", "op": "lt", "value": 10}}]}`, l.ID))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, del := range map[string]func() error{
+			"list":  func() error { return contacts.DeleteList(ctx, by, l.ID) },
+			"field": func() error { return contacts.DeleteField(ctx, by, f.ID) },
+		} {
+			err := del()
+			if fe, ok := fault.As(err); !ok || fe.Kind != fault.Rule || !strings.Contains(fe.Message, `segment "VIP with points"`) {
+				t.Fatalf("deleting the %s a segment uses: %v", name, err)
+			}
+		}
+		if _, err := svc.Update(ctx, by, sg.ID, 0, segment.Input{Name: sg.Name, Criteria: json.RawMessage(`{"all": []}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := contacts.DeleteList(ctx, by, l.ID); err != nil {
+			t.Fatalf("list no longer used: %v", err)
+		}
+		if err := contacts.DeleteField(ctx, by, f.ID); err != nil {
+			t.Fatalf("field no longer used: %v", err)
+		}
+	})
+}
