@@ -9,6 +9,7 @@ import (
 	"envoi/internal/auth"
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/score"
 	"envoi/internal/server"
 )
 
@@ -287,7 +288,19 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, id auth.Identit
 		server.WriteError(w, r, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, toContactJSON(c))
+	out := toContactJSON(c)
+	if a.Scores != nil {
+		// SPEC §12.1: "scores": {"<score id>": value} on the contact.
+		scores, err := a.Scores.ForContact(r.Context(), id.Actor, cid)
+		if err != nil {
+			server.WriteError(w, r, err)
+			return
+		}
+		for _, sc := range scores {
+			out.Scores[strconv.FormatInt(sc.ScoreID, 10)] = float64(sc.Value) / score.Scale
+		}
+	}
+	server.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *API) updateContact(w http.ResponseWriter, r *http.Request, id auth.Identity) {

@@ -183,6 +183,11 @@ func TestScoresAPI(t *testing.T) {
 		if status != 200 || body["scores"].([]any)[0].(map[string]any)["value"] != -1.0 {
 			t.Fatalf("b's scores: %d %v", status, body)
 		}
+		// The contact itself carries {"<score id>": value} (SPEC §12.1).
+		status, body = e.do("GET", fmt.Sprintf("/api/v1/contacts/%d", a.ID), key, "")
+		if sc, _ := body["scores"].(map[string]any); status != 200 || sc[fmt.Sprint(id)] != 13.0 {
+			t.Fatalf("a's contact JSON scores: %d %v", status, body["scores"])
+		}
 		status, body = e.do("GET", fmt.Sprintf("/api/v1/scores/%d/distribution?buckets=5", id), key, "")
 		if status != 200 || body["contacts"] != 2.0 || len(body["buckets"].([]any)) == 0 {
 			t.Fatalf("distribution: %d %v", status, body)

@@ -142,8 +142,10 @@ func (s *Scheduler) tick(ctx context.Context, lead leadership) {
 		n.RunAt = time.UnixMilli(period * sc.every.Milliseconds())
 		n.DedupeKey = fmt.Sprintf("every:%s:%d", sc.name, period)
 		err := s.db.InTx(ctx, func(q database.Querier) error {
-			_, err := Enqueue(ctx, q, n)
-			return err
+			if _, err := Enqueue(ctx, q, n); err != nil {
+				return err
+			}
+			return forgetPeriodic(ctx, q, n.AccountID, sc.name, now.Add(-periodicRetention))
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -153,6 +155,19 @@ func (s *Scheduler) tick(ctx context.Context, lead leadership) {
 		}
 		sc.last = period
 	}
+}
+
+// periodicRetention is how long a periodic job that succeeded stays in the
+// jobs table (to look at recent runs); a job run every minute would
+// otherwise add 1,440 rows a day forever. Failed ones stay for inspection.
+const periodicRetention = 24 * time.Hour
+
+// forgetPeriodic deletes the schedule's succeeded jobs finished before
+// cutoff. The key range "every:NAME:" … "every:NAME;" is the schedule's.
+func forgetPeriodic(ctx context.Context, q database.Querier, accountID int64, name string, cutoff time.Time) error {
+	_, err := q.Exec(ctx, `DELETE FROM jobs WHERE account_id = $1 AND dedupe_key >= $2 AND dedupe_key < $3 AND state = 'done' AND finished_at < $4`,
+		accountID, "every:"+name+":", "every:"+name+";", cutoff.UnixMilli())
+	return err
 }
 
 // leadership elects one scheduler among the nodes sharing a database.

@@ -2,6 +2,8 @@ package job_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +81,45 @@ func TestTwoSchedulersEnqueueOncePerPeriod(t *testing.T) {
 		}
 		if len(keys) != 3 || len(seen) != 3 {
 			t.Fatalf("periodic jobs %v, want 3 distinct", keys)
+		}
+	})
+}
+
+// TestSchedulerForgetsOldSucceededRuns: a periodic job that succeeded more
+// than a day ago is deleted when the next period is enqueued; recent,
+// failed and other schedules' jobs stay.
+func TestSchedulerForgetsOldSucceededRuns(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		clk := newClock()
+		old := clk.Now().Add(-48 * time.Hour).UnixMilli()
+		recent := clk.Now().Add(-time.Hour).UnixMilli()
+		for i, j := range []struct {
+			key, state string
+			finished   int64
+		}{
+			{"every:digest:1", "done", old},    // forgotten
+			{"every:digest:2", "failed", old},  // kept: failures are looked at
+			{"every:digest:3", "done", recent}, // kept: within the day
+			{"every:digestx:4", "done", old},   // kept: another schedule
+		} {
+			if _, err := db.Write().Exec(ctx, `INSERT INTO jobs (id, account_id, kind, payload, state, max_attempts, run_at, dedupe_key, created_at, finished_at)
+				VALUES ($1, 0, 'digest', '{}', $2, 3, $3, $4, $3, $5)`, 9_000_000_000+int64(i), j.state, old, j.key, j.finished); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := job.NewScheduler(db, testLog(t), job.SchedulerOptions{Tick: 5 * time.Millisecond, Lease: time.Minute, Now: clk.Now})
+		s.Every("digest", time.Hour, job.New{Kind: "digest"})
+		stop := start(t, s)
+		defer stop()
+		current := fmt.Sprintf("every:digest:%d", clk.Now().UnixMilli()/time.Hour.Milliseconds())
+		waitFor(t, "the current period's job", func() bool { return slices.Contains(periodicKeys(t, db), current) })
+		keys := map[string]bool{}
+		for _, k := range periodicKeys(t, db) {
+			keys[k] = true
+		}
+		if keys["every:digest:1"] || !keys["every:digest:2"] || !keys["every:digest:3"] || !keys["every:digestx:4"] {
+			t.Fatalf("periodic jobs after the cleanup: %v", keys)
 		}
 	})
 }
