@@ -176,7 +176,7 @@ func (a *API) updateScore(w http.ResponseWriter, r *http.Request, id auth.Identi
 func (a *API) deleteScore(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	sid, err := pathID(r)
 	if err == nil {
-		err = a.Scores.Delete(r.Context(), id.Actor, sid)
+		_, err = a.Scores.Delete(r.Context(), id.Actor, sid)
 	}
 	if err != nil {
 		server.WriteError(w, r, err)
@@ -193,11 +193,12 @@ func (a *API) deleteScores(w http.ResponseWriter, r *http.Request, id auth.Ident
 		server.WriteError(w, r, err)
 		return
 	}
-	if err := a.Scores.Delete(r.Context(), id.Actor, in.IDs...); err != nil {
+	n, err := a.Scores.Delete(r.Context(), id.Actor, in.IDs...)
+	if err != nil {
 		server.WriteError(w, r, err)
 		return
 	}
-	server.WriteJSON(w, http.StatusOK, map[string]int{"deleted": len(in.IDs)})
+	server.WriteJSON(w, http.StatusOK, map[string]int{"deleted": n})
 }
 
 // scoreAction serves POST /api/v1/scores/{id}/duplicate and …/triggers.

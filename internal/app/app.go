@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Notifier = &notify.Notifier{Mailer: mailer(cfg, db, now), From: sender(cfg.BaseURL), BaseURL: cfg.BaseURL, I18n: catalog}
 	a.Members.Inviter = a.Notifier
 	resets := &auth.Resets{DB: db, Mailer: a.Notifier, Throttle: user.NewResetThrottle(), Now: now}
-	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Segments: a.Segments})
+	a.Web, err = web.New(web.Deps{Auth: a.Auth, Members: a.Members, DB: db, I18n: catalog, Log: log, SecureCookies: cfg.SecureCookies(), Now: now, Live: a.Live, Resets: resets, Contacts: a.Contacts, Imports: a.Imports, Exports: a.Exports, Activity: a.Activity, Segments: a.Segments, Scores: a.Scores})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -17,8 +17,8 @@ import (
 // BenchmarkCount measures segment counts (SPEC §13.3: ≤ 200 ms over 1M
 // contacts) on SQLite and PostgreSQL, over generated contacts (default
 // 20,000; ENVOI_BENCH_CONTACTS=1000000 for the recorded run) with 10
-// events each (ENVOI_BENCH_EVENTS to change the total). ENVOI_BENCH_STYLE=
-// exists compiles subqueries as correlated EXISTS instead of IN;
+// events each (ENVOI_BENCH_EVENTS to change the total). ENVOI_BENCH_PLAN=
+// static|in|hash|probe forces how sets are written (criteria.SetPlan);
 // ENVOI_BENCH_ONLY=sqlite|postgres runs one engine; ENVOI_BENCH_PLANS=1
 // logs each query plan; ENVOI_BENCH_DIR=dir keeps the SQLite base in dir
 // and reuses it on the next run, ENVOI_BENCH_POSTGRES=url does the same
@@ -48,7 +48,7 @@ func BenchmarkCount(b *testing.B) {
 			{"any":[{"all":[{"field":"age","op":"gte","value":30},{"field":"tier","op":"in","value":["Gold","Silver"]}]},{"event":"email.clicked","within_days":60,"min_count":2}]},
 			{"not":{"any":[{"field":"email_domain","op":"eq","value":"gmail.com"},{"event":"purchase","within_days":30}]}}]}`},
 	}
-	style := os.Getenv("ENVOI_BENCH_STYLE") == "exists"
+	mode := os.Getenv("ENVOI_BENCH_PLAN")
 	for _, engine := range []string{"sqlite", "postgres"} {
 		if only := os.Getenv("ENVOI_BENCH_ONLY"); only != "" && only != engine {
 			continue
@@ -81,7 +81,7 @@ func BenchmarkCount(b *testing.B) {
 			default:
 				db = dbtest.SQLite(b)
 			}
-			defer criteria.SetExistsStyle(db.Dialect(), style)()
+			defer criteria.SetPlan(mode)()
 			var have int
 			if err := db.Read().QueryRow(ctx, `SELECT COUNT(*) FROM fields WHERE account_id = 1`).Scan(&have); err != nil {
 				b.Fatal(err)
@@ -127,8 +127,8 @@ func envInt(name string, def int) int {
 
 // plan explains the count query.
 func plan(b *testing.B, db *database.DB, n criteria.Node, cat criteria.Catalog, env criteria.Env) string {
-	env.AccountID = 1
-	c, err := criteria.Compile(n, cat, db.Dialect(), env, 2)
+	ctx := context.Background()
+	query, args, err := criteria.CountQuery(ctx, db.Read(), 1, n, cat, env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -136,13 +136,13 @@ func plan(b *testing.B, db *database.DB, n criteria.Node, cat criteria.Catalog, 
 	if db.Dialect() == database.Postgres {
 		explain = "EXPLAIN (ANALYZE, COSTS OFF) "
 	}
-	rows, err := db.Read().Query(context.Background(), explain+`SELECT COUNT(*) FROM contacts c WHERE c.account_id = $1 AND (`+c.Where+`)`, append([]any{int64(1)}, c.Args...)...)
+	rows, err := db.Read().Query(ctx, explain+query, args...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	var out []string
+	out := []string{query}
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))

@@ -3,6 +3,7 @@ package criteria
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"envoi/internal/database"
@@ -26,40 +27,54 @@ func Compile(n Node, cat Catalog, d database.Dialect, env Env, firstArg int) (Co
 	if err != nil {
 		return Compiled{}, err
 	}
-	e := emitter{d: d, env: env, next: firstArg, style: styleFor(d)}
-	where := e.expr(x)
+	root := newPlan(x, d)
+	root.staticOrder()
+	e := emitter{d: d, env: env, next: firstArg}
+	where := e.expr(root.expr())
 	return Compiled{Where: where, Args: e.args}, nil
 }
 
 // subqueryStyle is how a criterion over another table (values, lists,
-// events, scores) is written.
+// events, scores) — a set of contacts — is written.
 type subqueryStyle int
 
 const (
 	// styleIn: c.id IN (SELECT contact_id FROM t WHERE account_id = $a …):
-	// the subquery runs once, its ids kept in a hash (PostgreSQL) or an
-	// ephemeral index (SQLite); under a top-level AND, SQLite drives the
-	// scan from those ids through the contacts primary key.
+	// the subquery runs once into a hash (PostgreSQL) or an ephemeral
+	// index (SQLite); under the top-level AND, SQLite may drive the scan
+	// from those ids through the contacts primary key, PostgreSQL make it
+	// a semi-join.
 	styleIn subqueryStyle = iota
-	// styleExists: EXISTS (SELECT 1 FROM t WHERE account_id = c.account_id
-	// AND contact_id = c.id …): one index probe per contact, or a
-	// semi/anti-join where the planner can make one.
-	styleExists
+	// styleHash: built once and looked up for each contact the scan
+	// reaches, never driving it: "+c.id IN (…)" on SQLite; on PostgreSQL
+	// an IN (a hashed subplan), over a MATERIALIZED CTE in counts so that
+	// parallel workers do not build it each.
+	styleHash
+	// styleProbe: a correlated probe of the table's per-contact index for
+	// each contact the scan reaches (EXISTS, or a scalar subquery for
+	// counts and totals); nothing is built.
+	styleProbe
 )
 
-// styles are the subquery styles per dialect, chosen by BenchmarkCount
-// (see doc.go).
-var styles = map[database.Dialect]subqueryStyle{database.SQLite: styleIn, database.Postgres: styleIn}
+// styledExpr is a set criterion with the style the planner chose for it.
+type styledExpr struct {
+	x     expr
+	style subqueryStyle
+}
 
-func styleFor(d database.Dialect) subqueryStyle { return styles[d] }
+func (styledExpr) isExpr() {}
 
 type emitter struct {
 	d       database.Dialect
 	env     Env
-	style   subqueryStyle
+	style   subqueryStyle // of the set being written
 	args    []any
 	next    int
-	account string // the account id's placeholder, once bound
+	account string            // the account id's placeholder, once bound
+	ctes    *[]string         // non-nil: styleHash sets become MATERIALIZED CTEs (PostgreSQL counts)
+	cteOf   map[string]string // with ctes: a set criterion already written, by its value
+	// correlated is set when a correlated subquery is written (render)
+	correlated bool
 }
 
 // acc returns the account id's placeholder, binding it on first use (an
@@ -91,13 +106,31 @@ func (e *emitter) expr(x expr) string {
 	case anyExpr:
 		return e.group(x.kids, " OR ", sqlFalse)
 	case notExpr:
-		return "NOT (" + e.expr(x.kid) + ")"
+		return e.not(e.expr(x.kid))
+	case styledExpr:
+		// a set built as a CTE is written once per statement (a split
+		// count tests it twice)
+		key := ""
+		if e.cteOf != nil && x.style == styleHash {
+			key = fmt.Sprintf("%#v", x.x)
+			if s, ok := e.cteOf[key]; ok {
+				return s
+			}
+		}
+		old := e.style
+		e.style = x.style
+		s := e.expr(x.x)
+		e.style = old
+		if key != "" {
+			e.cteOf[key] = s
+		}
+		return s
 	case fieldExpr:
 		return e.field(x)
 	case scoreExpr:
 		return e.score(x)
 	case listExpr:
-		return e.in("list_members", "list_id = "+e.arg(x.id), "")
+		return e.member(set{table: "list_members", conds: "list_id = " + e.arg(x.id)})
 	case statusExpr:
 		return "c." + x.col + " = " + e.arg(x.value)
 	case eventExpr:
@@ -106,6 +139,19 @@ func (e *emitter) expr(x expr) string {
 	panic(fmt.Sprintf("criteria: unknown expression %T", x))
 }
 
+// not is the negation of x (never NULL). SQLite tests NOT (c.id IN (…))
+// without the Bloom filter of its IN, twice as slowly as CASE WHEN x THEN
+// 0 ELSE 1 END, which here means the same.
+func (e *emitter) not(x string) string {
+	if e.d == database.SQLite {
+		return "CASE WHEN " + x + " THEN 0 ELSE 1 END"
+	}
+	return "NOT (" + x + ")"
+}
+
+// group joins kids in the order given (the planner's: each engine
+// evaluates AND and OR operands left to right, stopping at the first
+// that decides).
 func (e *emitter) group(kids []expr, sep, empty string) string {
 	if len(kids) == 0 {
 		return empty
@@ -120,22 +166,51 @@ func (e *emitter) group(kids []expr, sep, empty string) string {
 	return strings.Join(parts, sep)
 }
 
-// in is "the contact has a row in table matching conds" (conds over the
-// table's unqualified columns; having, if any, over its rows grouped by
-// contact).
-func (e *emitter) in(table, conds, having string) string {
-	if e.style == styleExists {
-		q := "EXISTS (SELECT 1 FROM " + table + " WHERE account_id = c.account_id AND contact_id = c.id AND " + conds
-		if having != "" {
-			q += " HAVING " + having
+// set is a criterion over another table: the contacts having a row of
+// table that matches conds (over its unqualified columns, the account
+// filter apart), or, with having, whose matching rows grouped by contact
+// satisfy it.
+type set struct {
+	table, conds, having string
+}
+
+// member is "the contact is in s", written in the current style.
+func (e *emitter) member(s set) string {
+	if e.style == styleProbe {
+		e.correlated = true
+		where := "account_id = " + e.acc() + " AND contact_id = c.id AND " + s.conds
+		if s.having != "" { // a group of at least one row, as GROUP BY's
+			return "(SELECT COUNT(*) > 0 AND " + s.having + " FROM " + s.table + " WHERE " + where + ")"
 		}
-		return q + ")"
+		return "EXISTS (SELECT 1 FROM " + s.table + " WHERE " + where + ")"
 	}
-	q := "c.id IN (SELECT contact_id FROM " + table + " WHERE account_id = " + e.acc() + " AND " + conds
-	if having != "" {
-		q += " GROUP BY " + e.groupKey() + " HAVING " + having
+	q := "SELECT contact_id FROM " + s.table + " WHERE account_id = " + e.acc() + " AND " + s.conds
+	if s.having != "" {
+		q += " GROUP BY " + e.groupKey() + " HAVING " + s.having
 	}
-	return q + ")"
+	return e.inSet(q)
+}
+
+// inSet is "c.id is among the contact_id of query q" in the current
+// (non-probe) style.
+func (e *emitter) inSet(q string) string {
+	if e.style == styleHash {
+		if e.ctes != nil {
+			name := "s" + itoa(len(*e.ctes)+1)
+			*e.ctes = append(*e.ctes, name+" AS MATERIALIZED ("+q+")")
+			return "c.id IN (SELECT contact_id FROM " + name + ")"
+		}
+		if e.d == database.SQLite {
+			return "+c.id IN (" + q + ")"
+		}
+	}
+	return "c.id IN (" + q + ")"
+}
+
+// rowCount is the number of rows of s's table matching its conds for the
+// contact (the planner's sample: what building s reads per contact).
+func (e *emitter) rowCount(s set) string {
+	return "(SELECT COUNT(*) FROM " + s.table + " WHERE account_id = " + e.acc() + " AND contact_id = c.id AND " + s.conds + ")"
 }
 
 // groupKey is the GROUP BY of per-contact counts and totals. On SQLite
@@ -149,6 +224,20 @@ func (e *emitter) groupKey() string {
 	return "contact_id"
 }
 
+// typeCol is the events type column in conditions. A SQLite probe says
+// "+type" so that it seeks the contact's events through events_contact
+// (account_id, contact_id, at) rather than walking the whole type's
+// range of events_type for each contact.
+func (e *emitter) typeCol() string { return e.typeColOf("") }
+
+// typeColOf is typeCol for the events table aliased alias ("r.").
+func (e *emitter) typeColOf(alias string) string {
+	if e.d == database.SQLite && e.style == styleProbe {
+		return "+" + alias + "type"
+	}
+	return alias + "type"
+}
+
 // fold is the SQL of Fold: ASCII letters lowered, nothing else. SQLite's
 // lower() folds ASCII only; PostgreSQL's does too under the C collation
 // (and is then 14× faster than translate(x, 'A…Z', 'a…z')).
@@ -157,6 +246,16 @@ func (e *emitter) fold(x string) string {
 		return "lower((" + x + ") COLLATE \"C\")"
 	}
 	return "lower(" + x + ")"
+}
+
+// like is "x, folded, matches the LIKE pattern p" (p folded and bound).
+// SQLite's LIKE already ignores the case of ASCII letters, and only of
+// them (PRAGMA case_sensitive_like is never set): no lower() call per row.
+func (e *emitter) like(x, p string) string {
+	if e.d == database.SQLite {
+		return x + " LIKE " + p + ` ESCAPE '\'`
+	}
+	return e.fold(x) + " LIKE " + p + ` ESCAPE '\'`
 }
 
 func (e *emitter) list(vals []string) string {
@@ -170,24 +269,37 @@ func (e *emitter) list(vals []string) string {
 // textCond is a text operator on x, an expression never NULL where ”
 // means no value. folded says x is already folded (emails are stored
 // lower-cased, phones have no letters), which keeps their indexes usable.
+// On SQLite the comparisons of unfolded text use the NOCASE collation,
+// which folds ASCII letters only, as Fold: the same result as lower(x)
+// without a function call per row.
 func (e *emitter) textCond(x string, folded bool, f fieldExpr) string {
-	fx := x
-	if !folded {
+	fx, nocase := x, ""
+	switch {
+	case folded:
+	case e.d == database.SQLite:
+		nocase = " COLLATE NOCASE"
+	default:
 		fx = e.fold(x)
 	}
 	switch f.op {
 	case "eq":
-		return fx + " = " + e.arg(f.texts[0])
+		return fx + " = " + e.arg(f.texts[0]) + nocase
 	case "ne":
-		return fx + " <> " + e.arg(f.texts[0])
+		return fx + " <> " + e.arg(f.texts[0]) + nocase
 	case "contains":
-		return fx + " LIKE " + e.arg("%"+likeEscape(f.texts[0])+"%") + ` ESCAPE '\'`
+		if folded {
+			return x + " LIKE " + e.arg("%"+likeEscape(f.texts[0])+"%") + ` ESCAPE '\'`
+		}
+		return e.like(x, e.arg("%"+likeEscape(f.texts[0])+"%"))
 	case "starts_with":
-		return fx + " LIKE " + e.arg(likeEscape(f.texts[0])+"%") + ` ESCAPE '\'`
+		if folded {
+			return x + " LIKE " + e.arg(likeEscape(f.texts[0])+"%") + ` ESCAPE '\'`
+		}
+		return e.like(x, e.arg(likeEscape(f.texts[0])+"%"))
 	case "in":
-		return fx + " IN (" + e.list(f.texts) + ")"
+		return fx + nocase + " IN (" + e.list(f.texts) + ")"
 	case "not_in":
-		return fx + " NOT IN (" + e.list(f.texts) + ")"
+		return fx + nocase + " NOT IN (" + e.list(f.texts) + ")"
 	case "empty":
 		return x + " = ''"
 	case "not_empty":
@@ -207,8 +319,20 @@ func (e *emitter) field(f fieldExpr) string {
 		case "age":
 			return e.age(f)
 		case "department":
+			switch f.op {
+			case "eq", "in":
+				return e.departmentIn(f.texts)
+			case "ne", "not_in":
+				return "NOT (" + e.departmentIn(f.texts) + ")"
+			}
 			return e.textCond(e.department(), false, f)
 		case "email_domain":
+			switch f.op {
+			case "eq", "in":
+				return e.emailDomainIn(f.texts)
+			case "ne", "not_in":
+				return "NOT (" + e.emailDomainIn(f.texts) + ")"
+			}
 			return e.textCond(e.emailDomain(), true, f)
 		}
 	case Core:
@@ -227,7 +351,7 @@ func (e *emitter) field(f fieldExpr) string {
 	if pos, ok := complement[f.op]; ok {
 		g := f
 		g.op = pos
-		return "NOT (" + e.field(g) + ")"
+		return e.not(e.field(g))
 	}
 	fid := "field_id = " + e.arg(f.f.ID) + " AND "
 	var cond string
@@ -276,7 +400,7 @@ func (e *emitter) field(f fieldExpr) string {
 	if cond == "" {
 		panic("criteria: no SQL for " + f.f.Type + " " + f.op)
 	}
-	return e.in("contact_values", fid+cond, "")
+	return e.member(set{table: "contact_values", conds: fid + cond})
 }
 
 // multiSep joins the values of a multiple choice (as package contact
@@ -454,58 +578,83 @@ func leap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 func (e *emitter) age(f fieldExpr) string {
 	const x = "c.birth_date"
 	today := e.env.today()
-	valid := x + " <> '' AND " + x + " <= " + e.arg(today.String())
-	// ge is "age ≥ n"; lt "age < n", both for contacts with a valid date.
-	ge := func(n int64) string {
-		if n <= 0 {
-			return sqlTrue
-		}
-		if n > int64(today.y) {
-			return sqlFalse
-		}
-		return x + " <= " + e.arg(fmt.Sprintf("%04d-%02d-%02d", int64(today.y)-n, int(today.m), today.d))
+	// "age ≥ n" is x <= hi, "age < n" x > lo, for a valid date: not empty
+	// and not after today. A bound makes a validity test redundant: x > lo
+	// excludes '', x <= hi (before today) dates after today.
+	var lo, hi *string
+	never := false
+	years := func(n int64) *string {
+		s := fmt.Sprintf("%04d-%02d-%02d", int64(today.y)-n, int(today.m), today.d)
+		return &s
 	}
-	lt := func(n int64) string {
-		if n <= 0 {
+	ge := func(n int64) {
+		switch {
+		case n <= 0:
+		case n > int64(today.y):
+			never = true
+		default:
+			hi = years(n)
+		}
+	}
+	lt := func(n int64) {
+		switch {
+		case n <= 0:
+			never = true
+		case n > int64(today.y):
+		default:
+			lo = years(n)
+		}
+	}
+	bounded := func() string {
+		if never {
 			return sqlFalse
 		}
-		if n > int64(today.y) {
-			return sqlTrue
+		var terms []string
+		if lo == nil {
+			terms = append(terms, x+" <> ''")
 		}
-		return x + " > " + e.arg(fmt.Sprintf("%04d-%02d-%02d", int64(today.y)-n, int(today.m), today.d))
+		if hi == nil {
+			terms = append(terms, x+" <= "+e.arg(today.String()))
+		} else {
+			terms = append(terms, x+" <= "+e.arg(*hi))
+		}
+		if lo != nil {
+			terms = append(terms, x+" > "+e.arg(*lo))
+		}
+		return strings.Join(terms, " AND ")
 	}
 	floor := func(v int64) int64 { return int64(math.Floor(float64(v) / Scale)) }
 	ceil := func(v int64) int64 { return int64(math.Ceil(float64(v) / Scale)) }
-	var cond string
 	switch f.op {
 	case "eq", "ne":
 		v := f.nums[0]
 		if v%Scale != 0 {
-			cond = sqlFalse
+			never = true
 		} else {
-			cond = ge(v/Scale) + " AND " + lt(v/Scale+1)
+			ge(v / Scale)
+			lt(v/Scale + 1)
 		}
 		if f.op == "ne" {
-			return "NOT (" + valid + " AND " + cond + ")"
+			return "NOT (" + bounded() + ")"
 		}
 	case "gte":
-		cond = ge(ceil(f.nums[0]))
+		ge(ceil(f.nums[0]))
 	case "gt":
-		cond = ge(floor(f.nums[0]) + 1)
+		ge(floor(f.nums[0]) + 1)
 	case "lte":
-		cond = lt(floor(f.nums[0]) + 1)
+		lt(floor(f.nums[0]) + 1)
 	case "lt":
-		cond = lt(ceil(f.nums[0]))
+		lt(ceil(f.nums[0]))
 	case "between":
-		cond = ge(ceil(f.nums[0])) + " AND " + lt(floor(f.nums[1])+1)
+		ge(ceil(f.nums[0]))
+		lt(floor(f.nums[1]) + 1)
 	case "not_empty":
-		return valid
 	case "empty":
-		return "NOT (" + valid + ")"
+		return "NOT (" + bounded() + ")"
 	default:
 		panic("criteria: age op " + f.op)
 	}
-	return valid + " AND " + cond
+	return bounded()
 }
 
 // department is derive.Department in SQL: country empty or French (FR and
@@ -513,45 +662,171 @@ func (e *emitter) age(f fieldExpr) string {
 // spaces (also no-break and narrow no-break) ignored, 4 or 5 digits, a
 // lost leading zero restored; Corsica 2A/2B, overseas 971–976; ” when
 // not a department. Plain 5-digit codes (nearly all) take a fast path;
-// the others are cleaned in a scalar subquery.
+// the others are cleaned by slowDepartment.
 func (e *emitter) department() string {
+	p := "c.postal_code"
+	return "CASE WHEN NOT (" + e.franceCountry() + ") THEN '' WHEN " + e.fiveDigits(p) + " THEN " + of5(p) + " ELSE " + e.slowDepartment() + " END"
+}
+
+// franceCountry is "the contact's country means French postal codes":
+// upper(trim(country)) among the codes, with the exact codes tested first
+// (a plain comparison answers nearly every contact without a function
+// call).
+func (e *emitter) franceCountry() string {
+	const codes = "('', 'FR', 'GP', 'MQ', 'GF', 'RE', 'PM', 'YT', 'FRA', 'FRANCE')"
+	return "c.country IN " + codes + " OR upper(trim(c.country)) IN " + codes
+}
+
+// fiveDigits is "x is five ASCII digits".
+func (e *emitter) fiveDigits(x string) string {
+	if e.d == database.Postgres {
+		return x + " ~ '^[0-9]{5}$'"
+	}
+	return x + " GLOB '[0-9][0-9][0-9][0-9][0-9]'"
+}
+
+// of5 is the department of x, five digits.
+func of5(x string) string {
+	return "CASE substr(" + x + ", 1, 2) WHEN '00' THEN '' WHEN '96' THEN '' WHEN '98' THEN '' WHEN '99' THEN ''" +
+		" WHEN '20' THEN CASE WHEN substr(" + x + ", 3, 1) IN ('0', '1') THEN '2A'" +
+		" WHEN substr(" + x + ", 3, 1) IN ('2', '3', '4', '5') OR substr(" + x + ", 3, 1) = '6' AND substr(" + x + ", 4, 2) <= '20' THEN '2B' ELSE '' END" +
+		" WHEN '97' THEN CASE WHEN substr(" + x + ", 3, 1) IN ('1', '2', '3', '4', '5', '6') THEN substr(" + x + ", 1, 3) ELSE '' END" +
+		" ELSE substr(" + x + ", 1, 2) END"
+}
+
+// slowDepartment is the department of a postal code that is not five
+// plain digits (the country already checked): prefix dropped, spaces
+// removed, then 4 or 5 digits. SQLite names the cleaned code in a scalar
+// subquery; PostgreSQL gets it written out in full, because a correlated
+// subquery makes its planner cost the scan as if the subquery ran for
+// every contact, which starts JIT compilation (hundreds of milliseconds).
+func (e *emitter) slowDepartment() string {
 	pg := e.d == database.Postgres
-	ch, five := "char", "c.postal_code GLOB '[0-9][0-9][0-9][0-9][0-9]'"
+	ch := "char"
 	if pg {
-		ch, five = "chr", "c.postal_code ~ '^[0-9]{5}$'"
+		ch = "chr"
 	}
 	p := "c.postal_code"
 	prefixed := "CASE WHEN length(" + p + ") > 3 AND upper(substr(" + p + ", 1, 3)) IN ('FR-', 'FR ') THEN substr(" + p + ", 4)" +
 		" WHEN length(" + p + ") > 2 AND upper(substr(" + p + ", 1, 2)) IN ('F-', 'FR') THEN substr(" + p + ", 3) ELSE " + p + " END"
 	y := "replace(replace(replace(replace(" + prefixed + ", ' ', ''), " + ch + "(9), ''), " + ch + "(160), ''), " + ch + "(8239), '')"
-	digits := "length(y) IN (4, 5) AND y NOT GLOB '*[^0-9]*'"
 	if pg {
-		digits = "y ~ '^[0-9]{4,5}$'"
+		// lpad restores the lost zero of a 4-digit code (the check keeps
+		// only 4 or 5 digits).
+		return "CASE WHEN NOT (" + y + " ~ '^[0-9]{4,5}$') THEN '' ELSE " + of5("lpad("+y+", 5, '0')") + " END"
 	}
-	// of5 is the department of x, five digits.
-	of5 := func(x string) string {
-		return "CASE substr(" + x + ", 1, 2) WHEN '00' THEN '' WHEN '96' THEN '' WHEN '98' THEN '' WHEN '99' THEN ''" +
-			" WHEN '20' THEN CASE WHEN substr(" + x + ", 3, 1) IN ('0', '1') THEN '2A'" +
-			" WHEN substr(" + x + ", 3, 1) IN ('2', '3', '4', '5') OR substr(" + x + ", 3, 1) = '6' AND substr(" + x + ", 4, 2) <= '20' THEN '2B' ELSE '' END" +
-			" WHEN '97' THEN CASE WHEN substr(" + x + ", 3, 1) IN ('1', '2', '3', '4', '5', '6') THEN substr(" + x + ", 1, 3) ELSE '' END" +
-			" ELSE substr(" + x + ", 1, 2) END"
-	}
-	slow := "(SELECT CASE WHEN NOT (" + digits + ") THEN '' ELSE " + of5("x") + " END" +
+	e.correlated = true
+	digits := "length(y) IN (4, 5) AND y NOT GLOB '*[^0-9]*'"
+	return "(SELECT CASE WHEN NOT (" + digits + ") THEN '' ELSE " + of5("x") + " END" +
 		" FROM (SELECT y, CASE WHEN length(y) = 4 THEN '0' || y ELSE y END AS x FROM (SELECT " + y + " AS y) d1) d2)"
-	return "CASE WHEN upper(trim(c.country)) NOT IN ('', 'FR', 'GP', 'MQ', 'GF', 'RE', 'PM', 'YT', 'FRA', 'FRANCE') THEN ''" +
-		" WHEN " + five + " THEN " + of5(p) + " ELSE " + slow + " END"
+}
+
+// departmentCodes: the 5-digit postal code range of each department
+// (folded, as criteria values are) and the characters its postal codes
+// can start with once written otherwise ("6 9001", "F-69001"; a 4-digit
+// "1000" is department 01).
+type deptCode struct {
+	canonical, lo, hi string
+	lead              []string // digits a code of this department can start with
+}
+
+func departmentCode(v string) (deptCode, bool) {
+	switch {
+	case v == "2a":
+		return deptCode{"2A", "20000", "20199", []string{"2"}}, true
+	case v == "2b":
+		return deptCode{"2B", "20200", "20620", []string{"2"}}, true
+	case len(v) == 3 && v[:2] == "97" && v[2] >= '1' && v[2] <= '6':
+		return deptCode{v, v + "00", v + "99", []string{"9"}}, true
+	case len(v) == 2 && isDigit(v[0]) && isDigit(v[1]):
+		switch v {
+		case "00", "20", "96", "97", "98", "99":
+			return deptCode{}, false
+		}
+		lead := []string{v[:1]}
+		if v[0] == '0' {
+			lead = append(lead, v[1:])
+		}
+		return deptCode{v, v + "000", v + "999", lead}, true
+	}
+	return deptCode{}, false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// departmentIn is "the department is one of vals" (folded values)
+// without computing the department of every contact: a code of these
+// departments starts with one of their leading digits or with something
+// else than a digit (a prefix, a space), which two comparisons of the
+// raw postal code check; only then the country, and the code's range (5
+// plain digits) or its cleaned form.
+func (e *emitter) departmentIn(vals []string) string {
+	p := "c.postal_code"
+	if e.d == database.Postgres {
+		p = "c.postal_code COLLATE \"C\"" // byte order, whatever the cluster's locale
+	}
+	var codes []deptCode
+	leads := map[string]bool{}
+	for _, v := range vals {
+		if dc, ok := departmentCode(v); ok {
+			codes = append(codes, dc)
+			for _, l := range dc.lead {
+				leads[l] = true
+			}
+		}
+	}
+	if len(codes) == 0 {
+		return sqlFalse // no such department
+	}
+	// the first character is not a digit, or is a leading digit
+	first := []string{p + " < " + e.arg("0"), p + " >= " + e.arg(":")}
+	for _, l := range sortedKeys(leads) {
+		first = append(first, "("+p+" >= "+e.arg(l)+" AND "+p+" < "+e.arg(string(l[0]+1))+")")
+	}
+	var ranges, canon []string
+	for _, dc := range codes {
+		ranges = append(ranges, p+" BETWEEN "+e.arg(dc.lo)+" AND "+e.arg(dc.hi))
+		canon = append(canon, e.arg(dc.canonical))
+	}
+	return "(" + strings.Join(first, " OR ") + ") AND (" + e.franceCountry() + ") AND CASE WHEN " + e.fiveDigits("c.postal_code") +
+		" THEN " + strings.Join(ranges, " OR ") + " ELSE " + e.slowDepartment() + " IN (" + strings.Join(canon, ", ") + ") END"
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // emailDomain is derive.EmailDomain in SQL for stored addresses (trimmed,
 // lower-cased, validated: no final dot): what follows the last '@'.
 func (e *emitter) emailDomain() string {
 	const x = "c.email"
-	pos := "instr(" + x + ", '@')"
 	if e.d == database.Postgres {
-		pos = "strpos(" + x + ", '@')"
+		return "CASE WHEN strpos(" + x + ", '@') = 0 THEN '' ELSE reverse(split_part(reverse(" + x + "), '@', 1)) END"
 	}
 	// rtrim(x, x without its '@') keeps x up to its last '@'.
-	return "CASE WHEN " + pos + " = 0 THEN '' ELSE substr(" + x + ", length(rtrim(" + x + ", replace(" + x + ", '@', ''))) + 1) END"
+	return "CASE WHEN instr(" + x + ", '@') = 0 THEN '' ELSE substr(" + x + ", length(rtrim(" + x + ", replace(" + x + ", '@', ''))) + 1) END"
+}
+
+// emailDomainIn is "the email domain is one of vals" as LIKE '%@domain'
+// (a domain has no '@', so the '@' matched is the last one): one
+// comparison per contact instead of cutting every address.
+func (e *emitter) emailDomainIn(vals []string) string {
+	var parts []string
+	for _, v := range vals {
+		if v == "" || strings.Contains(v, "@") {
+			continue // never a domain
+		}
+		parts = append(parts, "c.email LIKE "+e.arg("%@"+likeEscape(v))+` ESCAPE '\'`)
+	}
+	if len(parts) == 0 {
+		return sqlFalse
+	}
+	return strings.Join(parts, " OR ")
 }
 
 // score compares a score's result; a contact without one has 0.
@@ -578,56 +853,62 @@ func (e *emitter) score(s scoreExpr) string {
 	}
 	cond := "score_id = " + e.arg(s.id) + " AND "
 	if holds(0) {
-		return "NOT (" + e.in("score_results", cond+"NOT ("+e.numCond("value", s.op, s.nums)+")", "") + ")"
+		return e.not(e.member(set{table: "score_results", conds: cond + "NOT (" + e.numCond("value", s.op, s.nums) + ")"}))
 	}
-	return e.in("score_results", cond+e.numCond("value", s.op, s.nums), "")
+	return e.member(set{table: "score_results", conds: cond + e.numCond("value", s.op, s.nums)})
 }
 
 // event is "did it": at least min_count matching events (and a total
 // amount of at least min_amount) in the period.
 func (e *emitter) event(v eventExpr) string {
-	loc := e.env.loc()
-	from, to := int64(math.MinInt64), int64(0)
-	if v.withinDays > 0 {
-		from = e.env.today().add(-v.withinDays).start(loc).UnixMilli()
-	}
-	if v.from != nil {
-		from = v.from.start(loc).UnixMilli()
-	}
-	if v.to != nil {
-		to = v.to.add(1).start(loc).UnixMilli()
-	}
-	period := func() string {
-		// "at >= …" even without a period keeps the planners on the
-		// (account_id, type, at, contact_id, amount) index.
-		s := " AND at >= " + e.arg(from)
-		if v.to != nil {
-			s += " AND at < " + e.arg(to)
-		}
-		return s
-	}
 	if v.typ == EventEmailNotOpened {
-		return e.notOpened(v, period)
+		return e.notOpened(v)
 	}
+	return e.member(e.eventSet(v, true))
+}
+
+// eventSet is an event criterion (not email.not_opened) as a set; without
+// withHaving, its rows only (min_count and min_amount left out).
+func (e *emitter) eventSet(v eventExpr, withHaving bool) set {
 	var having []string
-	if v.minCount > 1 {
+	if withHaving && v.minCount > 1 {
 		having = append(having, "COUNT(*) >= "+e.arg(int64(v.minCount)))
 	}
-	cond := "type = " + e.arg(v.typ)
+	cond := e.typeCol() + " = " + e.arg(v.typ)
 	if v.campaign != 0 {
 		cond += " AND campaign_id = " + e.arg(v.campaign)
 	}
 	if v.form != 0 {
 		cond += " AND form_id = " + e.arg(v.form)
 	}
-	cond += period()
+	cond += e.period(v, "")
 	if v.url != "" {
-		cond += " AND " + e.fold("url") + " LIKE " + e.arg(v.url) + ` ESCAPE '\'`
+		cond += " AND " + e.like("url", e.arg(v.url))
 	}
-	if v.minAmount != nil {
+	if withHaving && v.minAmount != nil {
 		having = append(having, "COALESCE(SUM(amount), 0) >= "+e.arg(*v.minAmount))
 	}
-	return e.in("events", cond, strings.Join(having, " AND "))
+	return set{table: "events", conds: cond, having: strings.Join(having, " AND ")}
+}
+
+// period is the period filter of an event criterion on the columns of
+// alias (or unqualified): within_days N is from the start of today−N in
+// the account's zone, from/to are days there (to inclusive). "at >= …"
+// even without a period keeps the planners on the indexes that have at.
+func (e *emitter) period(v eventExpr, alias string) string {
+	loc := e.env.loc()
+	from := int64(math.MinInt64)
+	if v.withinDays > 0 {
+		from = e.env.today().add(-v.withinDays).start(loc).UnixMilli()
+	}
+	if v.from != nil {
+		from = v.from.start(loc).UnixMilli()
+	}
+	s := " AND " + alias + "at >= " + e.arg(from)
+	if v.to != nil {
+		s += " AND " + alias + "at < " + e.arg(v.to.add(1).start(loc).UnixMilli())
+	}
+	return s
 }
 
 // notOpened is email.not_opened: within the period, an emailing received
@@ -635,23 +916,47 @@ func (e *emitter) event(v eventExpr) string {
 // campaign in the period; an open cannot precede its receipt, so "in the
 // period" only matters with a "to"). min_count counts such emailings.
 // With a campaign filter these are two plain sets of contacts; without,
-// (contact, campaign) pairs received EXCEPT those opened.
-func (e *emitter) notOpened(v eventExpr, period func() string) string {
+// (contact, campaign) pairs received EXCEPT those opened — or, probed for
+// one contact, its receipts without an open of the same campaign.
+func (e *emitter) notOpened(v eventExpr) string {
 	if v.campaign != 0 {
 		if v.minCount > 1 {
 			return sqlFalse // one campaign is one emailing
 		}
-		recv := e.in("events", "type = "+e.arg(EventEmailReceived)+" AND campaign_id = "+e.arg(v.campaign)+period(), "")
-		opened := e.in("events", "type = "+e.arg(EventEmailOpened)+" AND campaign_id = "+e.arg(v.campaign)+period(), "")
-		return recv + " AND NOT (" + opened + ")"
+		recv := e.member(set{table: "events", conds: e.typeCol() + " = " + e.arg(EventEmailReceived) + " AND campaign_id = " + e.arg(v.campaign) + e.period(v, "")})
+		opened := e.member(set{table: "events", conds: e.typeCol() + " = " + e.arg(EventEmailOpened) + " AND campaign_id = " + e.arg(v.campaign) + e.period(v, "")})
+		return recv + " AND " + e.not(opened)
+	}
+	if e.style == styleProbe {
+		e.correlated = true
+		unopened := "FROM events r WHERE r.account_id = " + e.acc() + " AND r.contact_id = c.id AND " + e.typeColOf("r.") + " = " + e.arg(EventEmailReceived) +
+			" AND r.campaign_id IS NOT NULL" + e.period(v, "r.") +
+			" AND NOT EXISTS (SELECT 1 FROM events o WHERE o.account_id = " + e.acc() + " AND o.contact_id = c.id AND " + e.typeColOf("o.") + " = " + e.arg(EventEmailOpened) +
+			" AND o.campaign_id = r.campaign_id" + e.period(v, "o.") + ")"
+		if v.minCount > 1 {
+			return "(SELECT COUNT(DISTINCT r.campaign_id) " + unopened + ") >= " + e.arg(int64(v.minCount))
+		}
+		return "EXISTS (SELECT 1 " + unopened + ")"
 	}
 	pairs := func(typ string) string {
 		return "SELECT contact_id, campaign_id FROM events WHERE account_id = " + e.acc() + " AND type = " + e.arg(typ) +
-			" AND campaign_id IS NOT NULL" + period()
+			" AND campaign_id IS NOT NULL" + e.period(v, "")
 	}
-	q := "c.id IN (SELECT contact_id FROM (" + pairs(EventEmailReceived) + " EXCEPT " + pairs(EventEmailOpened) + ") unopened"
+	q := "SELECT contact_id FROM (" + pairs(EventEmailReceived) + " EXCEPT " + pairs(EventEmailOpened) + ") unopened"
 	if v.minCount > 1 {
 		q += " GROUP BY " + e.groupKey() + " HAVING COUNT(*) >= " + e.arg(int64(v.minCount))
 	}
-	return q + ")"
+	return e.inSet(q)
+}
+
+// notOpenedRows is what building email.not_opened reads per contact: its
+// receipts in the period (the planner's sample).
+func (e *emitter) notOpenedRows(v eventExpr) string {
+	cond := e.typeCol() + " = " + e.arg(EventEmailReceived)
+	if v.campaign != 0 {
+		cond += " AND campaign_id = " + e.arg(v.campaign)
+	} else {
+		cond += " AND campaign_id IS NOT NULL"
+	}
+	return e.rowCount(set{table: "events", conds: cond + e.period(v, "")})
 }

@@ -85,34 +85,49 @@ func FuzzCompile(f *testing.F) {
 		}
 		first = 1 + (first&0xff+0xff)%0xff
 		for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
-			c, err := criteria.Compile(n, cat, d, env, first)
-			if err != nil {
-				t.Fatalf("%s: validated but does not compile: %v", data, err)
-			}
-			used := map[int]bool{}
-			for _, m := range placeholder.FindAllStringSubmatch(c.Where, -1) {
-				var k int
-				for _, ch := range m[1] {
-					k = k*10 + int(ch-'0')
+			for _, mode := range []string{"compile", "static", "in", "hash", "probe"} {
+				var c criteria.Compiled
+				var err error
+				if mode == "compile" {
+					c, err = criteria.Compile(n, cat, d, env, first)
+				} else {
+					c.Where, c.Args, err = criteria.CompileAs(n, cat, d, env, first, mode)
 				}
-				used[k] = true
-			}
-			if len(used) != len(c.Args) {
-				t.Fatalf("%s: %d placeholders, %d args\n%s", data, len(used), len(c.Args), c.Where)
-			}
-			for k := first; k < first+len(c.Args); k++ {
-				if !used[k] {
-					t.Fatalf("%s: $%d unused\n%s", data, k, c.Where)
+				if err != nil {
+					t.Fatalf("%s: validated but does not compile: %v", data, err)
 				}
-			}
-			for _, lit := range sqlLiteral.FindAllString(c.Where, -1) {
-				if !allowedLit[lit] {
-					t.Fatalf("%s: literal %s in the SQL\n%s", data, lit, c.Where)
-				}
-			}
-			if strings.Count(c.Where, "(") != strings.Count(c.Where, ")") {
-				t.Fatalf("%s: unbalanced SQL\n%s", data, c.Where)
+				checkSQL(t, data, c, first)
 			}
 		}
 	})
+}
+
+// checkSQL checks compiled SQL: placeholders $first… each used, quoted
+// literals the compiler's own, parentheses balanced.
+func checkSQL(t *testing.T, data []byte, c criteria.Compiled, first int) {
+	t.Helper()
+	used := map[int]bool{}
+	for _, m := range placeholder.FindAllStringSubmatch(c.Where, -1) {
+		var k int
+		for _, ch := range m[1] {
+			k = k*10 + int(ch-'0')
+		}
+		used[k] = true
+	}
+	if len(used) != len(c.Args) {
+		t.Fatalf("%s: %d placeholders, %d args\n%s", data, len(used), len(c.Args), c.Where)
+	}
+	for k := first; k < first+len(c.Args); k++ {
+		if !used[k] {
+			t.Fatalf("%s: $%d unused\n%s", data, k, c.Where)
+		}
+	}
+	for _, lit := range sqlLiteral.FindAllString(c.Where, -1) {
+		if !allowedLit[lit] {
+			t.Fatalf("%s: literal %s in the SQL\n%s", data, lit, c.Where)
+		}
+	}
+	if strings.Count(c.Where, "(") != strings.Count(c.Where, ")") {
+		t.Fatalf("%s: unbalanced SQL\n%s", data, c.Where)
+	}
 }

@@ -37,7 +37,7 @@ func EventRows(n Node, cat Catalog, d database.Dialect, env Env, firstArg int) (
 	case v.minCount > 1:
 		return Compiled{}, invalid("min_count", "does not apply when each event counts")
 	}
-	e := emitter{d: d, env: env, next: firstArg, style: styleFor(d)}
+	e := emitter{d: d, env: env, next: firstArg}
 	cond := "type = " + e.arg(v.typ)
 	if v.campaign != 0 {
 		cond += " AND campaign_id = " + e.arg(v.campaign)
@@ -60,7 +60,7 @@ func EventRows(n Node, cat Catalog, d database.Dialect, env Env, firstArg int) (
 		cond += " AND at < " + e.arg(v.to.add(1).start(loc).UnixMilli())
 	}
 	if v.url != "" {
-		cond += " AND " + e.fold("url") + " LIKE " + e.arg(v.url) + ` ESCAPE '\'`
+		cond += " AND " + e.like("url", e.arg(v.url))
 	}
 	if v.minAmount != nil {
 		cond += " AND amount >= " + e.arg(*v.minAmount)

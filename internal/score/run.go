@@ -304,6 +304,16 @@ func (s *Service) calculate(ctx context.Context, j *job.Job, runID int64) error 
 		var changed int64
 		var warning string
 		err := s.DB.InTx(ctx, func(q database.Querier) error {
+			if q.Dialect() == database.Postgres {
+				// A criterion inside CASE (not in WHERE) is a subplan:
+				// hashed only when its set fits in work_mem, else read
+				// again for every contact. 256 MB holds sets of millions
+				// of ids (a list of half the contacts…); the groupings of
+				// events counts use it too.
+				if _, err := q.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+					return err
+				}
+			}
 			env, err := s.env(ctx, q, accountID)
 			if err != nil {
 				return err

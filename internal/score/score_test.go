@@ -649,11 +649,11 @@ func TestBadScoresNameTheField(t *testing.T) {
 			t.Errorf("self reference: %v", err)
 		}
 		// A score used by another cannot be deleted, unless both go.
-		if err := f.scores.Delete(context.Background(), f.by, own.ID); !fault.Is(err, fault.Rule) {
+		if _, err := f.scores.Delete(context.Background(), f.by, own.ID); !fault.Is(err, fault.Rule) {
 			t.Errorf("deleting a used score: %v", err)
 		}
-		if err := f.scores.Delete(context.Background(), f.by, own.ID, other.ID); err != nil {
-			t.Errorf("deleting both: %v", err)
+		if n, err := f.scores.Delete(context.Background(), f.by, own.ID, other.ID, own.ID); err != nil || n != 2 {
+			t.Errorf("deleting both: %d %v", n, err)
 		}
 		if list, _ := f.scores.List(context.Background(), f.by); len(list) != 0 {
 			t.Errorf("left: %v", list)
@@ -758,7 +758,7 @@ func TestIsolationAndForget(t *testing.T) {
 		if _, err := b.scores.GetRun(ctx, b.by, r.ID); !fault.Is(err, fault.NotFound) {
 			t.Errorf("another account's run: %v", err)
 		}
-		if err := b.scores.Delete(ctx, b.by, sc.ID); !fault.Is(err, fault.NotFound) {
+		if _, err := b.scores.Delete(ctx, b.by, sc.ID); !fault.Is(err, fault.NotFound) {
 			t.Errorf("deleting another account's score: %v", err)
 		}
 		// Deleting a contact forgets its scores.
@@ -841,4 +841,80 @@ func TestDecimal(t *testing.T) {
 	if b, _ := json.Marshal(score.Decimal(-25000)); string(b) != "-2.5" {
 		t.Errorf("JSON: %s", b)
 	}
+}
+
+// TestLateCommitIsCountedOnce: on PostgreSQL a transaction may take a
+// lower event id and commit after one with a higher id. The run waits for
+// the transactions open when it reads the horizon, so the late event is
+// counted — once.
+func TestLateCommitIsCountedOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect() != database.Postgres {
+			t.Skip("SQLite has one writer: ids commit in their order")
+		}
+		ctx := context.Background()
+		f := newFixture(t, db, "acme")
+		a := f.contact("a@example.com", "Lyon", nil)
+		sc := f.create(`{"name": "[SCORE] Opens", "conditions": [{"criterion": {"event": "email.opened"}, "mode": "per_event", "value": 1}]}`)
+		written, release, done := make(chan int64), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- db.InTx(ctx, func(q database.Querier) error {
+				evs := []activity.Event{{AccountID: f.by.AccountID, ContactID: contact.ID(a), Type: "email.opened", At: t0}}
+				if err := activity.Record(ctx, q, evs); err != nil {
+					return err
+				}
+				written <- evs[0].ID
+				<-release
+				return nil
+			})
+		}()
+		lateID := <-written
+		f.events("a@example.com", "email.opened", 1, 0) // a higher id, committed first
+		r, err := f.scores.Launch(ctx, f.by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { time.Sleep(200 * time.Millisecond); close(release) }()
+		f.wait(r.ID)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var max int64
+		db.Read().QueryRow(ctx, `SELECT MAX(id) FROM events WHERE account_id = $1`, f.by.AccountID).Scan(&max)
+		if lateID >= max {
+			t.Fatalf("the late event's id %d is not below the other's %d", lateID, max)
+		}
+		same(t, "after the run", f.values(sc.ID), map[string]string{"a@example.com": "2"})
+		f.calculate()
+		same(t, "after another run", f.values(sc.ID), map[string]string{"a@example.com": "2"})
+	})
+}
+
+func TestPerEventFilters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "acme")
+		a := f.contact("a@example.com", "Lyon", nil)
+		at := func(days int) time.Time { return t0.AddDate(0, 0, -days) }
+		evs := []activity.Event{
+			{Type: "web.visit", URL: "https://shop.example.com/p/12", At: at(1)},
+			{Type: "web.visit", URL: "https://shop.example.com/P/13", At: at(2)},
+			{Type: "web.visit", URL: "https://shop.example.com/blog", At: at(1)},
+			{Type: "web.visit", URL: "https://shop.example.com/p/14", At: at(40)},
+			{Type: "email.clicked", CampaignID: 7, At: at(1)},
+			{Type: "email.clicked", CampaignID: 8, At: at(1)},
+		}
+		for i := range evs {
+			evs[i].AccountID, evs[i].ContactID, evs[i].CreatedAt = f.by.AccountID, contact.ID(a), t0
+		}
+		if err := db.InTx(ctx, func(q database.Querier) error { return activity.Record(ctx, q, evs) }); err != nil {
+			t.Fatal(err)
+		}
+		// /p/ visits in the last 30 days: 2 × 10; clicks of campaign 7: 1 × 100.
+		sc := f.create(`{"name": "[SCORE] Filters", "conditions": [
+			{"criterion": {"event": "web.visit", "url": "*/p/*", "within_days": 30}, "mode": "per_event", "value": 10},
+			{"criterion": {"event": "email.clicked", "campaign": 7}, "mode": "per_event", "value": 100}]}`)
+		f.calculate()
+		same(t, "values", f.values(sc.ID), map[string]string{"a@example.com": "120"})
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,12 @@ type Service struct {
 	// (package segment's Service); nil: conditions cannot refer to them.
 	Segments criteria.SegmentSource
 }
+
+// Keys of the condition rules' messages, so pages translate them.
+const (
+	KeyPerEventCriterion   = "scoring.error.per_event"
+	KeyFieldValueCriterion = "scoring.error.field_value"
+)
 
 func (s *Service) read(by rights.Actor) error { return rights.Check(by, rights.Contacts, rights.Guest) }
 func (s *Service) write(by rights.Actor) error {
@@ -188,7 +195,7 @@ func checkConditions(in []ConditionInput, cat criteria.Catalog, d database.Diale
 			cond.Value = v
 			if mode == PerEvent {
 				if n.Event == "" {
-					return nil, fault.Invalidf(condField(i, "criterion"), "a per-event condition needs an event criterion, such as {\"event\": \"email.opened\"}")
+					return nil, fault.Invalidf(condField(i, "criterion"), "a per-event condition needs an event criterion, such as {\"event\": \"email.opened\"}").WithKey(KeyPerEventCriterion)
 				}
 				if _, err := criteria.EventRows(n, guard, d, env, 1); err != nil {
 					return nil, relocate(i, err)
@@ -199,7 +206,7 @@ func checkConditions(in []ConditionInput, cat criteria.Catalog, d database.Diale
 				return nil, fault.Invalidf(condField(i, "value"), "does not apply to a field_value condition (it adds the field's value; use coefficient to multiply it)")
 			}
 			if _, ok := criteria.NumberField(n, guard); !ok {
-				return nil, fault.Invalidf(condField(i, "criterion"), "a field_value condition needs a criterion on a custom Number field, such as {\"field\": \"revenue\", \"op\": \"not_empty\"}")
+				return nil, fault.Invalidf(condField(i, "criterion"), "a field_value condition needs a criterion on a custom Number field, such as {\"field\": \"revenue\", \"op\": \"not_empty\"}").WithKey(KeyFieldValueCriterion)
 			}
 			cond.Coefficient = One
 			if hasCoef {
@@ -502,15 +509,16 @@ func copyName(ctx context.Context, q database.Querier, accountID int64, name str
 // Delete removes scores with their conditions, results, history and
 // triggers, all or none. A score that a segment, a persona or another
 // score's condition refers to is refused (Rule) naming who uses it.
-func (s *Service) Delete(ctx context.Context, by rights.Actor, ids ...int64) error {
+func (s *Service) Delete(ctx context.Context, by rights.Actor, ids ...int64) (int, error) {
 	if err := s.write(by); err != nil {
-		return err
+		return 0, err
 	}
 	if len(ids) == 0 {
-		return fault.Invalidf("ids", "give at least one score id")
+		return 0, fault.Invalidf("ids", "give at least one score id")
 	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	now := s.Now()
-	return s.DB.InTx(ctx, func(q database.Querier) error {
+	return len(ids), s.DB.InTx(ctx, func(q database.Querier) error {
 		if err := lockAccount(ctx, q, by.AccountID); err != nil {
 			return err
 		}

@@ -72,12 +72,13 @@ type Ref struct {
 
 // Vocabulary is what the criteria builder offers an account: the fields,
 // operators, events and statuses of criteria.Describe, plus the account's
-// lists, segments and personas by name.
+// lists, segments, personas and scores by name.
 type Vocabulary struct {
 	criteria.Vocabulary
 	Lists    []Ref `json:"lists"`
 	Segments []Ref `json:"segments"`
 	Personas []Ref `json:"personas"`
+	Scores   []Ref `json:"scores"` // empty when the scores feature is off (no Scores hook)
 }
 
 // Service holds the segment and persona use cases of an account.

@@ -27,11 +27,19 @@ func (s *Service) Vocabulary(ctx context.Context, by rights.Actor) (Vocabulary, 
 			return Vocabulary{}, err
 		}
 	}
+	// Scores compare as numbers ({"score": id, …}); their table is there
+	// when the scores feature is wired (the Scores hook).
+	v.Scores = []Ref{}
+	if s.Scores != nil {
+		if v.Scores, err = refs(ctx, q, "scores", by.AccountID); err != nil {
+			return Vocabulary{}, err
+		}
+	}
 	return v, nil
 }
 
 // refs lists the ids and names of a table's rows of the account by name
-// (table is one of lists, segments, personas).
+// (table is one of lists, segments, personas, scores).
 func refs(ctx context.Context, q database.Querier, table string, accountID int64) ([]Ref, error) {
 	rows, err := q.Query(ctx, `SELECT id, name FROM `+table+` WHERE account_id = $1 ORDER BY LOWER(name), id`, accountID)
 	if err != nil {

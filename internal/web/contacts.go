@@ -39,6 +39,7 @@ func (b contactBase) SubNav() []MenuItem {
 		{Category: "lists", Label: b.T("contacts.sub.lists"), Href: "/contacts/lists"},
 		{Category: "segments", Label: b.T("segments.sub"), Href: "/contacts/segments"},
 		{Category: "personas", Label: b.T("personas.sub"), Href: "/contacts/personas"},
+		{Category: "scores", Label: b.T("scoring.sub"), Href: "/contacts/scores"},
 		{Category: "fields", Label: b.T("contacts.sub.fields"), Href: "/contacts/fields"},
 		{Category: "blacklist", Label: b.T("contacts.sub.blacklist"), Href: "/contacts/blacklist"},
 		{Category: "imports", Label: b.T("imports.sub"), Href: "/contacts/imports"},
@@ -336,6 +337,7 @@ type contactView struct {
 	ExistingID int64             // the contact that already has this unique key
 	Timeline   template.HTML     // the latest activity, rendered by the activity feature
 	Personas   []segment.Persona // the personas the contact matches (segments feature)
+	Scores     template.HTML     // the contact's scores with their trend, rendered by the scores feature
 	Posted     url.Values        // the refused form, shown again
 }
 
@@ -631,6 +633,12 @@ func (w *Web) contactPage(rw http.ResponseWriter, r *http.Request, v *View) {
 	if page.Personas, err = w.contactPersonas(r, v, int64(c.ID)); err != nil {
 		w.failPage(rw, r, v, err)
 		return
+	}
+	if w.Scores != nil {
+		if page.Scores, err = w.contactScoresSection(r, v, c.ID); err != nil {
+			w.failPage(rw, r, v, err)
+			return
+		}
 	}
 	if w.Activity != nil {
 		if page.Timeline, err = w.timelineSection(r, v, c.ID); err != nil {

@@ -50,6 +50,7 @@ func (w *Web) routes() []Route {
 	rs = append(rs, w.gdprRoutes()...)
 	rs = append(rs, w.activityRoutes()...)
 	rs = append(rs, w.segmentRoutes()...)
+	rs = append(rs, w.scoreRoutes()...)
 	// Each category's section, until its issue builds its real pages.
 	built := map[rights.Category]bool{rights.Users: true, rights.Contacts: true}
 	for _, c := range rights.Categories {

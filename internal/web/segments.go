@@ -375,7 +375,7 @@ func (w *Web) segmentContactsPage(rw http.ResponseWriter, r *http.Request, v *Vi
 // builderData is what static/segments.js builds the criteria editor from,
 // rendered into the page as JSON: the account's fields, the operators of
 // each type and the event types with their translated labels, the lists,
-// segments and personas to pick, and the editor's own words.
+// segments, personas and scores to pick, and the editor's own words.
 type builderData struct {
 	Fields        []builderField         `json:"fields"`
 	Groups        []builderGroup         `json:"groups"`
@@ -386,6 +386,7 @@ type builderData struct {
 	Lists         []builderChoice        `json:"lists"`
 	Segments      []builderChoice        `json:"segments"`
 	Personas      []builderChoice        `json:"personas"`
+	Scores        []builderChoice        `json:"scores"`
 	Readonly      bool                   `json:"readonly"`
 	Lang          string                 `json:"lang"` // numbers are shown with the decimal comma in French
 	Labels        map[string]string      `json:"labels"`
@@ -508,5 +509,6 @@ func (w *Web) builder(r *http.Request, v *View, selfSegment, selfPersona int64, 
 		return out
 	}
 	d.Lists, d.Segments, d.Personas = refs(voc.Lists, 0), refs(voc.Segments, selfSegment), refs(voc.Personas, selfPersona)
+	d.Scores = refs(voc.Scores, 0)
 	return d, nil
 }

@@ -24,6 +24,7 @@ import (
 	"envoi/internal/i18n"
 	"envoi/internal/live"
 	"envoi/internal/rights"
+	"envoi/internal/score"
 	"envoi/internal/segment"
 	"envoi/internal/server"
 )
@@ -53,6 +54,7 @@ type Deps struct {
 	Exports       *contactexport.Service // contact exports (SPEC §4.4)
 	Activity      *activity.Service      // events, notes and the contact timeline (SPEC §4.5)
 	Segments      *segment.Service       // segments and personas (SPEC §6)
+	Scores        *score.Service         // lead scoring (SPEC §5); nil leaves scores out of the contact record
 }
 
 // Web serves the pages.

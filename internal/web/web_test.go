@@ -24,6 +24,7 @@ import (
 	"envoi/internal/i18n"
 	"envoi/internal/instance"
 	"envoi/internal/rights"
+	"envoi/internal/score"
 	"envoi/internal/segment"
 	"envoi/internal/server"
 	"envoi/internal/user"
@@ -68,7 +69,8 @@ func newEnv(t *testing.T, db *database.DB) *env {
 	w, err := web.New(web.Deps{Auth: a, Members: members, DB: db, I18n: cat, Log: slog.New(slog.DiscardHandler), Now: time.Now,
 		Contacts: &contact.Service{DB: db, Now: time.Now}, Imports: &contactimport.Service{DB: db, Now: time.Now},
 		Exports: &contactexport.Service{DB: db, Now: time.Now, Segments: &segment.Service{DB: db, Now: time.Now}}, Activity: &activity.Service{DB: db, Now: time.Now},
-		Segments: &segment.Service{DB: db, Now: time.Now}})
+		Segments: &segment.Service{DB: db, Now: time.Now, Scores: score.Exists},
+		Scores:   &score.Service{DB: db, Now: time.Now, Segments: &segment.Service{DB: db, Now: time.Now, Scores: score.Exists}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,23 +8,39 @@
 // server for the live count (debounced) and offers a JSON view for power
 // users. The vocabulary (fields, operators, events, lists…) and every
 // label come from the page (#builder-data), in the page's language.
-(function () {
+//
+// A page may hold several builders (the conditions of a score): each is
+// an element holding its parts, found by data-part (on the segment and
+// persona pages, by their ids), started with window.envoiBuilder.mount(el),
+// which returns {criteria(), count(), set(tree)}. #criteria-builder starts by
+// itself. The vocabulary is the builder's own <script
+// type="application/json">, else the page's #builder-data.
+function envoiMountBuilder(root) {
   "use strict";
 
-  var root = document.getElementById("criteria-builder");
-  var dataEl = document.getElementById("builder-data");
-  if (!root || !dataEl) return;
+  if (!root) return null;
+  if (root._builder) return root._builder;
+  var dataEl = root.querySelector('script[type="application/json"]') || document.getElementById("builder-data");
+  if (!dataEl) return null;
 
-  var data = JSON.parse(dataEl.textContent);
+  // part finds one of the builder's elements: data-part="name", else the
+  // id the segment and persona pages give it.
+  function part(name, id) {
+    return root.querySelector('[data-part="' + name + '"]') || root.querySelector("#" + id);
+  }
+
+  if (!dataEl._vocabulary) dataEl._vocabulary = JSON.parse(dataEl.textContent);
+  var data = dataEl._vocabulary;
   var L = data.labels || {};
-  var textarea = document.getElementById("criteria-json");
-  var visual = document.getElementById("builder-visual");
-  var jsonBox = document.getElementById("builder-json");
-  var modeBtn = document.getElementById("builder-mode");
-  var jsonError = document.getElementById("json-error");
-  var countValue = document.getElementById("live-count-value");
-  var countError = document.getElementById("live-count-error");
+  var textarea = part("json-text", "criteria-json");
+  var visual = part("visual", "builder-visual");
+  var jsonBox = part("json", "builder-json");
+  var modeBtn = part("mode", "builder-mode");
+  var jsonError = part("json-error", "json-error");
+  var countValue = part("count-value", "live-count-value");
+  var countError = part("count-error", "live-count-error");
   var countURL = root.getAttribute("data-count-url");
+  if (!textarea || !visual || !jsonBox || !modeBtn || !jsonError) return null;
   var readonly = !!data.readonly;
   var french = data.lang === "fr";
 
@@ -352,7 +368,7 @@
     }
     var other = [{ value: "list", label: L.list }, { value: "email_status", label: L.email_status },
       { value: "sms_status", label: L.sms_status }, { value: "segment", label: L.segment }, { value: "persona", label: L.persona }];
-    if (c.kind === "score") other.push({ value: "score", label: L.score });
+    if (c.kind === "score" || (data.scores || []).length > 0) other.push({ value: "score", label: L.score });
     out.push({ group: L.kind_other, options: other });
     var beh = (data.events || []).map(function (e) { return { value: "e:" + e.type, label: e.label }; });
     beh.push({ value: "e:*", label: L.custom_event });
@@ -381,6 +397,14 @@
       c.kind = "event";
       c.event = v === "e:*" ? "" : v.slice(2);
       c.filters = {};
+    } else if (v === "score") {
+      // A score compares as a number: "at least" first.
+      var firstScore = (data.scores || [])[0];
+      var scoreOps = (data.operators.score || []).map(function (o) { return o.op; });
+      c.kind = "score";
+      c.score = firstScore ? firstScore.value : "";
+      c.op = scoreOps.indexOf("gte") >= 0 ? "gte" : (scoreOps[0] || "");
+      c.value = "";
     } else {
       c.kind = v;
       c.ref = "";
@@ -429,9 +453,13 @@
     var type = "score";
     var ops = data.operators.score || [];
     if (c.kind === "score") {
-      var id = input("number", c.score, function (v) { c.score = v; changed(); }, key + "-score");
-      id.min = "1";
-      out.push(labelled(L.score_id, id, false, "crit-short"));
+      // The account's scores by name; a score the list lacks (deleted, or
+      // the one being edited) keeps its id so that the server names it.
+      var scores = (data.scores || []).slice();
+      if (c.score && !scores.some(function (o) { return o.value === c.score; })) scores.push({ value: c.score, label: "#" + c.score });
+      var pickScore = select(scores, c.score, function (v) { c.score = v; changed(); }, L.choose);
+      pickScore.setAttribute("data-key", key + "-score");
+      out.push(labelled(L.score, pickScore, false, "crit-value"));
     } else {
       var f = fields[c.field];
       type = f ? f.type : "text";
@@ -554,7 +582,7 @@
   var asked = 0;
 
   function scheduleCount() {
-    if (!countURL) return;
+    if (!countURL || !countValue || !countError) return;
     clearTimeout(timer);
     timer = setTimeout(count, 400);
   }
@@ -618,7 +646,7 @@
 
   // markInvalid outlines the condition or group the server's error is
   // about: the deepest one whose path starts the error's path.
-  function markInvalid(path) {
+  function markInvalid(path, describedBy) {
     var paths = [];
     toJSON(tree, "", paths);
     var best = null;
@@ -635,7 +663,7 @@
     for (var i = 0; i < boxes.length; i++) {
       if (boxes[i]._model === best) {
         boxes[i].classList.add("crit-invalid");
-        boxes[i].setAttribute("aria-describedby", countError.id);
+        boxes[i].setAttribute("aria-describedby", describedBy || countError.id);
       }
     }
   }
@@ -646,7 +674,7 @@
     jsonError.textContent = L.json_invalid + " " + e.message;
     jsonError.hidden = false;
     textarea.setAttribute("aria-invalid", "true");
-    countValue.textContent = "—";
+    if (countValue) countValue.textContent = "—";
   }
 
   function hideJSONError() {
@@ -718,10 +746,39 @@
     seq = 0;
     visual.appendChild(renderGroup(tree, null, "g"));
     textarea.value = criteriaText();
-    // A refused form shows its error; point at the condition it names.
+    // A refused form shows its error; point at the condition it names:
+    // where the page says (data-invalid-path; data-invalid-ref is the
+    // error's element), or where the live count finds it.
     var formError = document.getElementById("form-error");
-    if (formError && formError.textContent) scheduleCount();
+    if (root.getAttribute("data-invalid-path")) markInvalid(root.getAttribute("data-invalid-path"), root.getAttribute("data-invalid-ref"));
+    else if (formError && formError.textContent) scheduleCount();
   } else {
     setMode(true);
   }
-})();
+
+  root._builder = {
+    // criteria is the tree as drawn (or as typed in the JSON view); null
+    // when the JSON view holds no valid JSON.
+    criteria: function () {
+      try {
+        return currentCriteria();
+      } catch (e) {
+        return null;
+      }
+    },
+    // count asks for the live count of the tree shown.
+    count: scheduleCount,
+    // set replaces the tree and draws it.
+    set: function (n) {
+      textarea.value = JSON.stringify(n, null, 2);
+      if (fromText()) {
+        setMode(false);
+        rerender();
+      }
+    }
+  };
+  return root._builder;
+}
+
+window.envoiBuilder = { mount: envoiMountBuilder };
+envoiMountBuilder(document.getElementById("criteria-builder"));
