@@ -8,6 +8,7 @@ import (
 	"envoi/internal/auth"
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/score"
 	"envoi/internal/server"
 )
 
@@ -19,7 +20,7 @@ func (a *API) exportPersonal(w http.ResponseWriter, r *http.Request, id auth.Ide
 		server.WriteError(w, r, err)
 		return
 	}
-	p, err := a.Contacts.ExportPersonal(r.Context(), id.Actor, contact.ID(cid), activity.PersonalPart)
+	p, err := a.Contacts.ExportPersonal(r.Context(), id.Actor, contact.ID(cid), activity.PersonalPart, score.PersonalPart)
 	if err != nil {
 		server.WriteError(w, r, err)
 		return

@@ -183,6 +183,12 @@ func TestScoresAPI(t *testing.T) {
 		if status != 200 || body["scores"].([]any)[0].(map[string]any)["value"] != -1.0 {
 			t.Fatalf("b's scores: %d %v", status, body)
 		}
+		// The personal-data export holds the score and its history.
+		status, body = e.do("GET", fmt.Sprintf("/api/v1/contacts/%d/export", a.ID), key, "")
+		if ps, _ := body["scores"].([]any); status != 200 || len(ps) != 1 || ps[0].(map[string]any)["value"] != "13" ||
+			len(ps[0].(map[string]any)["history"].([]any)) != 1 {
+			t.Fatalf("a's personal data scores: %d %v", status, body["scores"])
+		}
 		// The contact itself carries {"<score id>": value} (SPEC §12.1).
 		status, body = e.do("GET", fmt.Sprintf("/api/v1/contacts/%d", a.ID), key, "")
 		if sc, _ := body["scores"].(map[string]any); status != 200 || sc[fmt.Sprint(id)] != 13.0 {

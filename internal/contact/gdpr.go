@@ -124,7 +124,22 @@ type Personal struct {
 	Changes  []history.Entry
 	Events   []PersonalEvent
 	Notes    []PersonalNote
+	Scores   []PersonalScore
 	Exported time.Time
+}
+
+// PersonalScore is a lead score of the contact and its past values (lead
+// scoring is profiling: the person is entitled to see it).
+type PersonalScore struct {
+	Name    string          `json:"name"`
+	Value   string          `json:"value"` // a decimal: "12.5"
+	History []PersonalValue `json:"history"`
+}
+
+// PersonalValue is a value a score took.
+type PersonalValue struct {
+	At    time.Time `json:"at"`
+	Value string    `json:"value"`
 }
 
 // PersonalEvent is one event of the contact's timeline (a purchase, an
@@ -201,9 +216,10 @@ func (p Personal) MarshalJSON() ([]byte, error) {
 		History  []change        `json:"history"`
 		Events   []PersonalEvent `json:"events"`
 		Notes    []PersonalNote  `json:"notes"`
+		Scores   []PersonalScore `json:"scores"`
 		Exported time.Time       `json:"exported_at"`
 	}{Contact: personalRecord(p.Contact), Lists: []string{}, History: []change{}, Events: []PersonalEvent{}, Notes: []PersonalNote{},
-		Exported: p.Exported.UTC()}
+		Scores: []PersonalScore{}, Exported: p.Exported.UTC()}
 	for _, l := range p.Lists {
 		doc.Lists = append(doc.Lists, l.Name)
 	}
@@ -221,6 +237,14 @@ func (p Personal) MarshalJSON() ([]byte, error) {
 	for _, n := range p.Notes {
 		n.At = n.At.UTC()
 		doc.Notes = append(doc.Notes, n)
+	}
+	for _, sc := range p.Scores {
+		h := make([]PersonalValue, 0, len(sc.History))
+		for _, v := range sc.History {
+			h = append(h, PersonalValue{At: v.At.UTC(), Value: v.Value})
+		}
+		sc.History = h
+		doc.Scores = append(doc.Scores, sc)
 	}
 	return json.Marshal(doc)
 }

@@ -156,4 +156,3 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
-

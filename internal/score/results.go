@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"envoi/internal/contact"
 	"envoi/internal/database"
 	"envoi/internal/fault"
 	"envoi/internal/rights"
@@ -26,6 +27,23 @@ type ContactScore struct {
 
 // MaxHistory bounds the points of a contact's trend per score.
 const MaxHistory = 200
+
+// PersonalPart adds the contact's scores and their history to its
+// personal-data export (contact.Service.ExportPersonal).
+func PersonalPart(ctx context.Context, q database.Querier, accountID int64, id contact.ID, p *contact.Personal) error {
+	scores, err := contactScores(ctx, q, accountID, int64(id))
+	if err != nil {
+		return err
+	}
+	for _, sc := range scores {
+		ps := contact.PersonalScore{Name: sc.Name, Value: sc.Value.String(), History: []contact.PersonalValue{}}
+		for _, pt := range sc.History {
+			ps.History = append(ps.History, contact.PersonalValue{At: pt.At, Value: pt.Value.String()})
+		}
+		p.Scores = append(p.Scores, ps)
+	}
+	return nil
+}
 
 // ForContact returns the values of every score of the account for a
 // contact, with their history (contacts guest). A contact without a

@@ -8,6 +8,7 @@ import (
 	"envoi/internal/activity"
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/score"
 	"envoi/internal/server"
 )
 
@@ -19,7 +20,7 @@ func (w *Web) exportPersonal(rw http.ResponseWriter, r *http.Request, v *View) {
 		w.failPage(rw, r, v, err)
 		return
 	}
-	p, err := w.Contacts.ExportPersonal(r.Context(), v.ID.Actor, contact.ID(id), activity.PersonalPart)
+	p, err := w.Contacts.ExportPersonal(r.Context(), v.ID.Actor, contact.ID(id), activity.PersonalPart, score.PersonalPart)
 	if err != nil {
 		w.failPage(rw, r, v, err)
 		return
