@@ -109,15 +109,17 @@ func TestCheckData(t *testing.T) {
 }
 
 func TestCursorRoundTrips(t *testing.T) {
-	c := Cursor{At: 1764000000000, ID: 42}
-	back, err := ParseCursor(c.String())
-	if err != nil || back != c {
-		t.Fatalf("%v → %q → %v, %v", c, c.String(), back, err)
+	// A score item's id is negative (minus its score's id).
+	for _, c := range []Cursor{{At: 1764000000000, ID: 42}, {At: 1764000000000, ID: -7}, {At: 1764000000000, ID: 0}} {
+		back, err := ParseCursor(c.String())
+		if err != nil || back != c {
+			t.Fatalf("%v → %q → %v, %v", c, c.String(), back, err)
+		}
 	}
 	if z, err := ParseCursor(""); err != nil || !z.IsZero() || z.String() != "" {
 		t.Fatalf("empty cursor: %v %v", z, err)
 	}
-	for _, bad := range []string{"x", "1", "1.x", "-1.2", "1.-2", "1.2.3"} {
+	for _, bad := range []string{"x", "1", "1.x", "-1.2", "0.2", "1.2.3"} {
 		if _, err := ParseCursor(bad); err == nil {
 			t.Errorf("ParseCursor(%q) accepted", bad)
 		}

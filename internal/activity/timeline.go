@@ -31,16 +31,21 @@ const (
 // created without a history entry of its own (by an import).
 const Added = "contact.added"
 
-// Item is one line of a contact's timeline; exactly one of Event, Note and
-// Change is set, as Kind says.
+// Item is one line of a contact's timeline; exactly one of Event, Note,
+// Change and Score is set, as Kind says.
 type Item struct {
-	Kind   Kind
-	ID     int64 // unique across kinds; 0 for the Added item
+	Kind Kind
+	// ID is unique among the items of one millisecond, which is all the
+	// cursor needs: the event's, note's or history entry's id (positive),
+	// 0 for the Added item, minus the score's id for a score item (see
+	// scoreItemID).
+	ID     int64
 	At     time.Time
-	Type   string // the event type, "note", or the history action (contact.update…)
+	Type   string // the event type, "note", the history action (contact.update…), or "score"
 	Event  *Event
 	Note   *Note
 	Change *history.Entry // without IP and user agent
+	Score  *ScoreChange
 }
 
 // Cursor is where a timeline page ends: items strictly older come next.
@@ -69,7 +74,7 @@ func ParseCursor(s string) (Cursor, error) {
 	a, b, ok := strings.Cut(s, ".")
 	at, err1 := strconv.ParseInt(a, 10, 64)
 	id, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || at <= 0 || id < 0 {
+	if !ok || err1 != nil || err2 != nil || at <= 0 {
 		return Cursor{}, fault.Invalidf("cursor", "is not a cursor from a previous page's next_cursor")
 	}
 	return Cursor{At: at, ID: id}, nil
@@ -93,11 +98,13 @@ func (s *Service) Timeline(ctx context.Context, by rights.Actor, contactID conta
 	return Timeline(ctx, s.DB.Read(), by.AccountID, contactID, before, limit)
 }
 
-// Timeline merges a contact's events, notes and history entries older than
-// before, newest first, into a page of at most limit items (default 50,
-// at most MaxPage). Each source is read by its (account, contact, time)
-// index from the cursor on, limit+1 rows at most, so a page costs the same
-// at the start and deep into a long timeline.
+// Timeline merges a contact's events, notes, history entries and score
+// changes older than before, newest first, into a page of at most limit
+// items (default 50, at most MaxPage). Each source is read by its
+// (account, contact, time) index from the cursor on — score points per
+// score of the account, by score_history's primary key — limit+1 rows at
+// most, so a page costs the same at the start and deep into a long
+// timeline.
 func Timeline(ctx context.Context, q database.Querier, accountID int64, contactID contact.ID, before Cursor, limit int) (Page, error) {
 	if limit <= 0 {
 		limit = 50
@@ -120,7 +127,7 @@ func Timeline(ctx context.Context, q database.Querier, accountID int64, contactI
 	}
 	var items []Item
 	for _, read := range []func(context.Context, database.Querier, int64, contact.ID, int64, int64, int) ([]Item, error){
-		timelineEvents, timelineNotes, timelineChanges,
+		timelineEvents, timelineNotes, timelineChanges, timelineScores,
 	} {
 		got, err := read(ctx, q, accountID, contactID, at, id, limit+1)
 		if err != nil {
@@ -264,6 +271,11 @@ func (it Item) Label() string {
 			return "Note by " + it.Note.AuthorName
 		}
 		return "Note"
+	case KindScore:
+		if it.Score == nil {
+			return "Score changed"
+		}
+		return "[SCORE] " + it.Score.Name + ": " + it.Score.Value.String() + " (was " + it.Score.Previous.String() + ")"
 	}
 	if it.Type == Added {
 		return "Added to the contact base (by an import)"

@@ -320,3 +320,145 @@ func TestForContactAndForget(t *testing.T) {
 		}
 	})
 }
+
+// addScore creates a score in f's account, with points (hours before
+// f.now → value, ten-thousandths) for contact c, straight in the tables
+// package score writes.
+func addScore(t *testing.T, f *fixture, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	err := f.db.InTx(ctx, func(q database.Querier) error {
+		var err error
+		if id, err = database.NewID(ctx, q); err != nil {
+			return err
+		}
+		_, err = q.Exec(ctx, `INSERT INTO scores (account_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+			int64(f.acc.ID), id, name, f.now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func addScorePoint(t *testing.T, db *database.DB, accountID, scoreID int64, c contact.ID, at time.Time, value int64) {
+	t.Helper()
+	err := db.InTx(context.Background(), func(q database.Querier) error {
+		_, err := q.Exec(context.Background(), `INSERT INTO score_history (account_id, score_id, contact_id, at, value) VALUES ($1, $2, $3, $4, $5)`,
+			accountID, scoreID, c, at.UnixMilli(), value)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTimelineShowsScoreChangesInOrderAndPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, "Acme")
+		other := newFixture(t, db, "Beta")
+		end := f.now
+		ago := func(hours float64) time.Time { return end.Add(-time.Duration(hours * float64(time.Hour))) }
+		f.now = ago(6)
+		ada := f.contact("ada@example.com", "")
+		engagement, fit := addScore(t, f, "Engagement"), addScore(t, f, "Fit")
+		foreign := addScore(t, other, "Foreign")
+		submit := func(typ, amt string, at time.Time) {
+			t.Helper()
+			in := activity.Input{Contact: activity.ContactRef{ID: ada.ID}, Type: typ, At: at}
+			if amt != "" {
+				in.Amount = amount(amt)
+			}
+			if _, err := f.svc.Submit(ctx, f.owner, []activity.Input{in}, activity.Alone); err != nil {
+				t.Fatal(err)
+			}
+		}
+		submit("purchase", "20", ago(5))
+		// Two scores and an event at the same millisecond: the event
+		// first (positive id), then the scores by id.
+		submit("order.shipped", "", ago(4))
+		acc := int64(f.acc.ID)
+		addScorePoint(t, db, acc, engagement, ada.ID, ago(4), 100000)
+		addScorePoint(t, db, acc, fit, ada.ID, ago(4), 30000)
+		addScorePoint(t, db, acc, engagement, ada.ID, ago(3), 125000)
+		// Another account's score never shows, whatever the row says.
+		addScorePoint(t, db, int64(other.acc.ID), foreign, ada.ID, ago(3.5), 990000)
+		addScorePoint(t, db, acc, foreign, ada.ID, ago(3.5), 990000)
+		f.now = ago(2)
+		if _, err := f.svc.AddNote(ctx, f.owner, ada.ID, "Called"); err != nil {
+			t.Fatal(err)
+		}
+
+		f.now = end
+		all, err := f.svc.Timeline(ctx, f.owner, ada.ID, activity.Cursor{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range all.Items {
+			s := describe(f, it)
+			if it.Score != nil {
+				s += " " + it.Label()
+			}
+			got = append(got, s)
+		}
+		want := []string{
+			"note note -2h Called by Olga",
+			"score score -3h [SCORE] Engagement: 12.5 (was 10)",
+			"event order.shipped -4h",
+			"score score -4h [SCORE] Engagement: 10 (was 0)",
+			"score score -4h [SCORE] Fit: 3 (was 0)",
+			"event purchase -5h 20",
+			"change contact.create -6h by Olga",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || !all.Next.IsZero() {
+			t.Fatalf("timeline:\n%s\nwant:\n%s\nnext %v", strings.Join(got, "\n"), strings.Join(want, "\n"), all.Next)
+		}
+		if s := all.Items[1].Score; s.ScoreID != engagement || s.Name != "Engagement" || s.Value != 125000 || s.Previous != 100000 {
+			t.Errorf("score item = %+v", s)
+		}
+		// Pages of every size give the same sequence, without repeats nor
+		// gaps, whether a page ends on a score item or not.
+		for size := 1; size <= len(want); size++ {
+			var paged []string
+			cursor := activity.Cursor{}
+			for pages := 0; ; pages++ {
+				p, err := f.svc.Timeline(ctx, f.owner, ada.ID, cursor, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Items) > size || pages > 20 {
+					t.Fatalf("page of %d: %d items, page %d", size, len(p.Items), pages)
+				}
+				for _, it := range p.Items {
+					paged = append(paged, fmt.Sprintf("%d.%d", it.At.UnixMilli(), it.ID))
+					if it.Score != nil && it.Score.Previous != all.Items[len(paged)-1].Score.Previous {
+						t.Fatalf("pages of %d: item %d was %v, want %v", size, len(paged)-1, it.Score.Previous, all.Items[len(paged)-1].Score.Previous)
+					}
+				}
+				if p.Next.IsZero() {
+					break
+				}
+				if cursor, err = activity.ParseCursor(p.Next.String()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(paged) != len(all.Items) {
+				t.Fatalf("pages of %d: %d items, want %d", size, len(paged), len(all.Items))
+			}
+			for i, k := range paged {
+				if w := fmt.Sprintf("%d.%d", all.Items[i].At.UnixMilli(), all.Items[i].ID); k != w {
+					t.Fatalf("pages of %d: item %d is %s, want %s", size, i, k, w)
+				}
+			}
+		}
+		// The other account's own timeline of its score is its business:
+		// A's contact is not found there.
+		if _, err := other.svc.Timeline(ctx, other.owner, ada.ID, activity.Cursor{}, 10); !fault.Is(err, fault.NotFound) {
+			t.Errorf("B reads A's timeline: %v", err)
+		}
+	})
+}

@@ -188,7 +188,8 @@ type authorJSON struct {
 
 // timelineItemJSON is one timeline item: kind says which of the optional
 // fields are there (event: data, amount, campaign_id, form_id, url; note:
-// text, author; change: author, changes).
+// text, author; change: author, changes; score: score, value, previous).
+// A score item has no id of its own (null).
 type timelineItemJSON struct {
 	Kind       string           `json:"kind"`
 	ID         *int64           `json:"id"`
@@ -203,6 +204,15 @@ type timelineItemJSON struct {
 	Text       string           `json:"text,omitempty"`
 	Author     *authorJSON      `json:"author,omitempty"`
 	Changes    []history.Change `json:"changes,omitempty"`
+	Score      *scoreRefJSON    `json:"score,omitempty"`
+	Value      json.Number      `json:"value,omitempty"`
+	Previous   json.Number      `json:"previous,omitempty"`
+}
+
+// scoreRefJSON names the score of a score item.
+type scoreRefJSON struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 type timelineJSON struct {
@@ -221,6 +231,10 @@ func toTimelineItemJSON(it activity.Item) timelineItemJSON {
 		}
 	case it.Note != nil:
 		out.Text, out.Author = it.Note.Text, &authorJSON{ID: optionalID(it.Note.AuthorID), Name: it.Note.AuthorName}
+	case it.Score != nil:
+		s := it.Score
+		out.ID, out.Score = nil, &scoreRefJSON{ID: s.ScoreID, Name: s.Name}
+		out.Value, out.Previous = json.Number(s.Value.String()), json.Number(s.Previous.String())
 	case it.Change != nil:
 		out.Changes = it.Change.Changes
 		if it.Change.ActorName != "" {

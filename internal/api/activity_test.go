@@ -291,3 +291,65 @@ func TestNotesAPIRights(t *testing.T) {
 		}
 	})
 }
+
+// scorePoints creates a score named name in acc and writes its points for
+// contact c (time → value in ten-thousandths) straight in the tables
+// package score writes; it returns the score's id.
+func (e *env) scorePoints(acc account.Account, name string, c contact.ID, points map[time.Time]int64) int64 {
+	e.t.Helper()
+	ctx := context.Background()
+	var id int64
+	err := e.db.InTx(ctx, func(q database.Querier) error {
+		var err error
+		if id, err = database.NewID(ctx, q); err != nil {
+			return err
+		}
+		if _, err = q.Exec(ctx, `INSERT INTO scores (account_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
+			int64(acc.ID), id, name, e.now.UnixMilli()); err != nil {
+			return err
+		}
+		for at, v := range points {
+			if _, err = q.Exec(ctx, `INSERT INTO score_history (account_id, score_id, contact_id, at, value) VALUES ($1, $2, $3, $4, $5)`,
+				int64(acc.ID), id, c, at.UnixMilli(), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+func TestTimelineAPIShowsScoreChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		acc, key := e.account("Acme", "owner@example.com")
+		other, _ := e.account("Beta", "owner-b@example.com")
+		ada := e.newContact(acc, "ada@example.com")
+		t1, t2 := e.now.Add(-3*time.Hour), e.now.Add(-2*time.Hour)
+		score := e.scorePoints(acc, "Engagement", ada.ID, map[time.Time]int64{t1: 100000, t2: 125000})
+		e.scorePoints(other, "Foreign", ada.ID, map[time.Time]int64{t2: 990000})
+		tl := e.call("GET", fmt.Sprintf("/api/v1/contacts/%d/timeline", ada.ID), key, nil, 200)
+		var scores []map[string]any
+		for _, it := range tl["items"].([]any) {
+			if m := it.(map[string]any); m["kind"] == "score" {
+				scores = append(scores, m)
+			}
+		}
+		if len(scores) != 2 {
+			t.Fatalf("score items: %v", tl["items"])
+		}
+		s := scores[0]
+		ref, _ := s["score"].(map[string]any)
+		if s["id"] != nil || s["type"] != "score" || ref["id"] != float64(score) || ref["name"] != "Engagement" ||
+			s["value"] != 12.5 || s["previous"] != float64(10) || s["label"] != "[SCORE] Engagement: 12.5 (was 10)" ||
+			s["at"] != time.UnixMilli(t2.UnixMilli()).UTC().Format(time.RFC3339Nano) {
+			t.Errorf("newest score item: %v", s)
+		}
+		if s := scores[1]; s["value"] != float64(10) || s["previous"] != float64(0) {
+			t.Errorf("first score item: %v", s)
+		}
+	})
+}

@@ -19,7 +19,7 @@ func (a *API) activityRoutes() []Route {
 				`are refused; answers 201 {"recorded": n}`,
 			handle: a.recordEvents},
 		{Pattern: "GET /api/v1/contacts/{id}/timeline", Access: Member, Category: c, Level: g,
-			Summary: "A contact's timeline, newest first: events, notes and changes (kind event|note|change); cursor and limit (1 to 200) page",
+			Summary: "A contact's timeline, newest first: events, notes, changes and score changes (kind event|note|change|score); cursor and limit (1 to 200) page",
 			handle:  a.timeline},
 		{Pattern: "GET /api/v1/contacts/{id}/notes", Access: Member, Category: c, Level: g,
 			Summary: "The notes left on a contact, newest first; cursor and limit page", handle: a.listNotes},

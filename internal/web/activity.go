@@ -16,6 +16,7 @@ import (
 	"envoi/internal/activity"
 	"envoi/internal/contact"
 	"envoi/internal/fault"
+	"envoi/internal/score"
 	"envoi/internal/server"
 )
 
@@ -42,7 +43,7 @@ type timelineBlock struct {
 
 // timelineEntry is one item, ready to show.
 type timelineEntry struct {
-	Kind      string // event, note, change
+	Kind      string // event, note, change, score
 	Type      string // the event type or history action
 	Icon      string // the name of an icon of the "timeline-icon" template
 	Title     string
@@ -114,6 +115,12 @@ func timelineEntries(v *View, items []activity.Item) []timelineEntry {
 			e.Icon, e.Text, e.NoteID = "note", n.Text, n.ID
 			e.Title = v.P.T("activity.note_by", map[string]any{"Name": actorName(v, n.AuthorName)})
 			e.CanDelete = v.ID != nil && activity.CanDelete(v.ID.Actor, n)
+		case it.Score != nil:
+			s := *it.Score
+			e.Icon = "score"
+			// Both are ten-thousandths: shown as the scores pages show values.
+			e.Title = v.P.T("activity.score", map[string]any{"Name": s.Name,
+				"Value": decimalText(v.P, score.Decimal(s.Value)), "Previous": decimalText(v.P, score.Decimal(s.Previous))})
 		case it.Change != nil:
 			e.Icon = "change"
 			if it.Type == activity.Added {

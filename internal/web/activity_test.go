@@ -276,3 +276,66 @@ func TestTimelineSectionForTheContactRecord(t *testing.T) {
 		}
 	})
 }
+
+// scorePoints creates a score named name in acc with points for contact c
+// (unix ms → value in ten-thousandths), straight in the tables package
+// score writes.
+func (e *env) scorePoints(acc account.Account, name string, c contact.ID, points map[int64]int64) {
+	e.t.Helper()
+	ctx := context.Background()
+	err := e.db.InTx(ctx, func(q database.Querier) error {
+		id, err := database.NewID(ctx, q)
+		if err != nil {
+			return err
+		}
+		if _, err = q.Exec(ctx, `INSERT INTO scores (account_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, 1, 1)`,
+			int64(acc.ID), id, name); err != nil {
+			return err
+		}
+		for at, v := range points {
+			if _, err = q.Exec(ctx, `INSERT INTO score_history (account_id, score_id, contact_id, at, value) VALUES ($1, $2, $3, $4, $5)`,
+				int64(acc.ID), id, c, at, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestTimelinePageShowsScoreChangesInBothLanguages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db)
+		fr := e.account("Acme", "owner@example.com", "fr")
+		en := e.account("Beta", "owner-b@example.com", "en")
+		ada := e.newContact(fr, "ada@example.com", "Ada", "Lovelace")
+		bob := e.newContact(en, "bob@example.com", "Bob", "")
+		at := time.Date(2026, 3, 14, 9, 5, 0, 0, time.UTC)
+		e.recordEvents(fr, activity.Input{Contact: activity.ContactRef{ID: ada.ID}, Type: "purchase", At: at})
+		e.scorePoints(fr, "Engagement", ada.ID, map[int64]int64{at.Add(time.Hour).UnixMilli(): 100000, at.Add(2 * time.Hour).UnixMilli(): 12345000})
+		// Beta's score, with a point on Acme's contact: never on Acme's page.
+		e.scorePoints(en, "Fit", bob.ID, map[int64]int64{at.UnixMilli(): 25000})
+		e.scorePoints(en, "Intrusion", ada.ID, map[int64]int64{at.Add(90 * time.Minute).UnixMilli(): 70000})
+
+		c := e.login("owner@example.com")
+		status, body, _ := e.get(c, fmt.Sprintf("/contacts/%d/timeline", ada.ID))
+		if got := strings.Join(items(body), ","); status != 200 || got != "change:contact.create,score:score,score:score,event:purchase" {
+			t.Fatalf("timeline: %d %s\n%s", status, got, body)
+		}
+		for _, want := range []string{"[SCORE] Engagement\u00a0: 1\u202f234,5 (auparavant 10)", "[SCORE] Engagement\u00a0: 10 (auparavant 0)"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the French timeline lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "Intrusion") || strings.Contains(body, "activity.") {
+			t.Errorf("another account's score or an untranslated key:\n%s", body)
+		}
+		c = e.login("owner-b@example.com")
+		_, body, _ = e.get(c, fmt.Sprintf("/contacts/%d/timeline", bob.ID))
+		if !strings.Contains(body, "[SCORE] Fit: 2.5 (was 0)") || !strings.Contains(body, `data-kind="score"`) {
+			t.Errorf("the English timeline:\n%s", body)
+		}
+	})
+}
