@@ -47,13 +47,19 @@ const (
 	styleIn subqueryStyle = iota
 	// styleHash: built once and looked up for each contact the scan
 	// reaches, never driving it: "+c.id IN (…)" on SQLite; on PostgreSQL
-	// an IN (a hashed subplan), over a MATERIALIZED CTE in counts so that
-	// parallel workers do not build it each.
+	// an IN in the ordered conjuncts (a hashed subplan).
 	styleHash
 	// styleProbe: a correlated probe of the table's per-contact index for
 	// each contact the scan reaches (EXISTS, or a scalar subquery for
 	// counts and totals); nothing is built.
 	styleProbe
+	// styleDrive: the count is driven from the set's members, a conjunct
+	// of the top-level AND (or an OR of such sets): on SQLite c.id IN (…),
+	// its planner seeking each member through the contacts primary key;
+	// on PostgreSQL c.id = ANY (ARRAY(SELECT …)), the array built once
+	// and its ids sought through the contacts primary key — its planner
+	// cannot misjudge that as it does a semi-join.
+	styleDrive
 )
 
 // styledExpr is a set criterion with the style the planner chose for it.
@@ -70,11 +76,12 @@ type emitter struct {
 	style   subqueryStyle // of the set being written
 	args    []any
 	next    int
-	account string            // the account id's placeholder, once bound
-	ctes    *[]string         // non-nil: styleHash sets become MATERIALIZED CTEs (PostgreSQL counts)
-	cteOf   map[string]string // with ctes: a set criterion already written, by its value
+	account string // the account id's placeholder, once bound
 	// correlated is set when a correlated subquery is written (render)
 	correlated bool
+	// postalRE and postalSpaces: the placeholders of cleanPostal's
+	// arguments, once bound
+	postalRE, postalSpaces string
 }
 
 // acc returns the account id's placeholder, binding it on first use (an
@@ -108,22 +115,10 @@ func (e *emitter) expr(x expr) string {
 	case notExpr:
 		return e.not(e.expr(x.kid))
 	case styledExpr:
-		// a set built as a CTE is written once per statement (a split
-		// count tests it twice)
-		key := ""
-		if e.cteOf != nil && x.style == styleHash {
-			key = fmt.Sprintf("%#v", x.x)
-			if s, ok := e.cteOf[key]; ok {
-				return s
-			}
-		}
 		old := e.style
 		e.style = x.style
 		s := e.expr(x.x)
 		e.style = old
-		if key != "" {
-			e.cteOf[key] = s
-		}
 		return s
 	case fieldExpr:
 		return e.field(x)
@@ -188,21 +183,20 @@ func (e *emitter) member(s set) string {
 	if s.having != "" {
 		q += " GROUP BY " + e.groupKey() + " HAVING " + s.having
 	}
-	return e.inSet(q)
+	return e.inSet(q, s.table == "events" && s.having == "")
 }
 
 // inSet is "c.id is among the contact_id of query q" in the current
-// (non-probe) style.
-func (e *emitter) inSet(q string) string {
-	if e.style == styleHash {
-		if e.ctes != nil {
-			name := "s" + itoa(len(*e.ctes)+1)
-			*e.ctes = append(*e.ctes, name+" AS MATERIALIZED ("+q+")")
-			return "c.id IN (SELECT contact_id FROM " + name + ")"
+// (non-probe) style; distinct says q may repeat an id.
+func (e *emitter) inSet(q string, distinct bool) string {
+	if e.style == styleDrive && e.d == database.Postgres {
+		if distinct {
+			q = "SELECT DISTINCT" + strings.TrimPrefix(q, "SELECT")
 		}
-		if e.d == database.SQLite {
-			return "+c.id IN (" + q + ")"
-		}
+		return "c.id = ANY (ARRAY(" + q + "))"
+	}
+	if e.style == styleHash && e.d == database.SQLite {
+		return "+c.id IN (" + q + ")"
 	}
 	return "c.id IN (" + q + ")"
 }
@@ -697,28 +691,57 @@ func of5(x string) string {
 // slowDepartment is the department of a postal code that is not five
 // plain digits (the country already checked): prefix dropped, spaces
 // removed, then 4 or 5 digits. SQLite names the cleaned code in a scalar
-// subquery; PostgreSQL gets it written out in full, because a correlated
-// subquery makes its planner cost the scan as if the subquery ran for
-// every contact, which starts JIT compilation (hundreds of milliseconds).
+// subquery. PostgreSQL cleans it with one regexp_replace and one
+// translate: a correlated subquery, or the cleaning written out with
+// replace() and substr() calls, makes its planner cost the scan high
+// enough to start JIT compilation (hundreds of milliseconds, more for
+// large expressions).
 func (e *emitter) slowDepartment() string {
-	pg := e.d == database.Postgres
-	ch := "char"
-	if pg {
-		ch = "chr"
-	}
-	p := "c.postal_code"
-	prefixed := "CASE WHEN length(" + p + ") > 3 AND upper(substr(" + p + ", 1, 3)) IN ('FR-', 'FR ') THEN substr(" + p + ", 4)" +
-		" WHEN length(" + p + ") > 2 AND upper(substr(" + p + ", 1, 2)) IN ('F-', 'FR') THEN substr(" + p + ", 3) ELSE " + p + " END"
-	y := "replace(replace(replace(replace(" + prefixed + ", ' ', ''), " + ch + "(9), ''), " + ch + "(160), ''), " + ch + "(8239), '')"
-	if pg {
-		// lpad restores the lost zero of a 4-digit code (the check keeps
-		// only 4 or 5 digits).
+	if e.d == database.Postgres {
+		y := e.cleanPostal()
 		return "CASE WHEN NOT (" + y + " ~ '^[0-9]{4,5}$') THEN '' ELSE " + of5("lpad("+y+", 5, '0')") + " END"
 	}
 	e.correlated = true
+	p := "c.postal_code"
+	prefixed := "CASE WHEN length(" + p + ") > 3 AND upper(substr(" + p + ", 1, 3)) IN ('FR-', 'FR ') THEN substr(" + p + ", 4)" +
+		" WHEN length(" + p + ") > 2 AND upper(substr(" + p + ", 1, 2)) IN ('F-', 'FR') THEN substr(" + p + ", 3) ELSE " + p + " END"
+	y := "replace(replace(replace(replace(" + prefixed + ", ' ', ''), char(9), ''), char(160), ''), char(8239), '')"
 	digits := "length(y) IN (4, 5) AND y NOT GLOB '*[^0-9]*'"
 	return "(SELECT CASE WHEN NOT (" + digits + ") THEN '' ELSE " + of5("x") + " END" +
 		" FROM (SELECT y, CASE WHEN length(y) = 4 THEN '0' || y ELSE y END AS x FROM (SELECT " + y + " AS y) d1) d2)"
+}
+
+// cleanPostal is, on PostgreSQL, the postal code without its prefix (FR-,
+// "FR ", F- or FR, any case, when something follows; the longest) and
+// without spaces, tabs, no-break and narrow no-break spaces.
+func (e *emitter) cleanPostal() string {
+	if e.postalRE == "" {
+		e.postalRE = e.arg(`^([Ff][Rr][- ]|[Ff]-|[Ff][Rr])(?=.)`)
+		e.postalSpaces = e.arg(" \t\u00a0\u202f")
+	}
+	return "translate(regexp_replace(c.postal_code, " + e.postalRE + ", ''), " + e.postalSpaces + ", '')"
+}
+
+// departmentPattern is, for PostgreSQL, a regular expression matching the
+// cleaned postal codes of the departments: 5 digits, or 4 for 01–09 (the
+// lost leading zero).
+func departmentPattern(codes []deptCode) string {
+	var alts []string
+	for _, dc := range codes {
+		switch v := dc.canonical; {
+		case v == "2A":
+			alts = append(alts, "20[01][0-9]{2}")
+		case v == "2B":
+			alts = append(alts, "20([2-5][0-9]{2}|6([01][0-9]|20))")
+		case len(v) == 3:
+			alts = append(alts, v+"[0-9]{2}")
+		case v[0] == '0':
+			alts = append(alts, v+"[0-9]{3}", v[1:]+"[0-9]{3}")
+		default:
+			alts = append(alts, v+"[0-9]{3}")
+		}
+	}
+	return "^(" + strings.Join(alts, "|") + ")$"
 }
 
 // departmentCodes: the 5-digit postal code range of each department
@@ -786,10 +809,16 @@ func (e *emitter) departmentIn(vals []string) string {
 	var ranges, canon []string
 	for _, dc := range codes {
 		ranges = append(ranges, p+" BETWEEN "+e.arg(dc.lo)+" AND "+e.arg(dc.hi))
-		canon = append(canon, e.arg(dc.canonical))
+		if e.d == database.SQLite {
+			canon = append(canon, e.arg(dc.canonical))
+		}
+	}
+	slow := e.slowDepartment() + " IN (" + strings.Join(canon, ", ") + ")"
+	if e.d == database.Postgres {
+		slow = e.cleanPostal() + " ~ " + e.arg(departmentPattern(codes))
 	}
 	return "(" + strings.Join(first, " OR ") + ") AND (" + e.franceCountry() + ") AND CASE WHEN " + e.fiveDigits("c.postal_code") +
-		" THEN " + strings.Join(ranges, " OR ") + " ELSE " + e.slowDepartment() + " IN (" + strings.Join(canon, ", ") + ") END"
+		" THEN " + strings.Join(ranges, " OR ") + " ELSE " + slow + " END"
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -831,31 +860,34 @@ func (e *emitter) emailDomainIn(vals []string) string {
 
 // score compares a score's result; a contact without one has 0.
 func (e *emitter) score(s scoreExpr) string {
-	holds := func(v int64) bool {
-		x := s.nums[0]
-		switch s.op {
-		case "eq":
-			return v == x
-		case "ne":
-			return v != x
-		case "lt":
-			return v < x
-		case "lte":
-			return v <= x
-		case "gt":
-			return v > x
-		case "gte":
-			return v >= x
-		case "between":
-			return x <= v && v <= s.nums[1]
-		}
-		return false
-	}
 	cond := "score_id = " + e.arg(s.id) + " AND "
-	if holds(0) {
+	if scoreHoldsZero(s) {
 		return e.not(e.member(set{table: "score_results", conds: cond + "NOT (" + e.numCond("value", s.op, s.nums) + ")"}))
 	}
 	return e.member(set{table: "score_results", conds: cond + e.numCond("value", s.op, s.nums)})
+}
+
+// scoreHoldsZero reports whether a score comparison holds for 0 (a
+// contact without a result).
+func scoreHoldsZero(s scoreExpr) bool {
+	x := s.nums[0]
+	switch s.op {
+	case "eq":
+		return x == 0
+	case "ne":
+		return x != 0
+	case "lt":
+		return 0 < x
+	case "lte":
+		return 0 <= x
+	case "gt":
+		return 0 > x
+	case "gte":
+		return 0 >= x
+	case "between":
+		return x <= 0 && 0 <= s.nums[1]
+	}
+	return false
 }
 
 // event is "did it": at least min_count matching events (and a total
@@ -924,6 +956,10 @@ func (e *emitter) notOpened(v eventExpr) string {
 			return sqlFalse // one campaign is one emailing
 		}
 		recv := e.member(set{table: "events", conds: e.typeCol() + " = " + e.arg(EventEmailReceived) + " AND campaign_id = " + e.arg(v.campaign) + e.period(v, "")})
+		if e.style == styleDrive { // the count is driven from the receipts; the opens are looked up
+			e.style = styleHash
+			defer func() { e.style = styleDrive }()
+		}
 		opened := e.member(set{table: "events", conds: e.typeCol() + " = " + e.arg(EventEmailOpened) + " AND campaign_id = " + e.arg(v.campaign) + e.period(v, "")})
 		return recv + " AND " + e.not(opened)
 	}
@@ -946,7 +982,19 @@ func (e *emitter) notOpened(v eventExpr) string {
 	if v.minCount > 1 {
 		q += " GROUP BY " + e.groupKey() + " HAVING COUNT(*) >= " + e.arg(int64(v.minCount))
 	}
-	return e.inSet(q)
+	return e.inSet(q, v.minCount <= 1)
+}
+
+// eventSample is, for the planner's sample, an event criterion probed
+// for the contact as one number: the rows building its set reads × 2, +
+// 1 when it holds.
+func (e *emitter) eventSample(v eventExpr) string {
+	s := e.eventSet(v, true)
+	holds := "COUNT(*) > 0"
+	if s.having != "" {
+		holds += " AND " + s.having
+	}
+	return "(SELECT COUNT(*) * 2 + CASE WHEN " + holds + " THEN 1 ELSE 0 END FROM events WHERE account_id = " + e.acc() + " AND contact_id = c.id AND " + s.conds + ")"
 }
 
 // notOpenedRows is what building email.not_opened reads per contact: its

@@ -38,8 +38,8 @@ func SetPlan(mode string) func() {
 }
 
 // CompileAs writes n as Count and Match would in plan mode (see SetPlan),
-// in the static order (no sample): the CTEs and the condition, and the
-// arguments from firstArg.
+// in the static order (no sample): the condition and its arguments from
+// firstArg.
 func CompileAs(n Node, cat Catalog, d database.Dialect, env Env, firstArg int, mode string) (string, []any, error) {
 	defer SetPlan(mode)()
 	x, err := resolve(n, cat)
@@ -49,5 +49,5 @@ func CompileAs(n Node, cat Catalog, d database.Dialect, env Env, firstArg int, m
 	root := newPlan(x, d)
 	root.staticOrder()
 	c := writePlan(d, env, firstArg, root, nil)
-	return c.with() + c.where, c.args, nil
+	return c.where, c.args, nil
 }

@@ -23,8 +23,8 @@ type pnode struct {
 	x    expr // a leaf
 	// leaves
 	set      bool    // a criterion over another table (a set of contacts)
+	semi     bool    // sets: a semi-join on PostgreSQL (see topSet)
 	positive bool    // sets: the criterion is membership, not its negation (it can drive a count)
-	having   bool    // sets: counts or totals per contact
 	events   bool    // sets: over events
 	w        float64 // other leaves: cost of one evaluation, in core comparisons
 	style    subqueryStyle
@@ -52,27 +52,38 @@ type costModel struct {
 	probeRow   float64
 	build      float64 // per row read when a set is built once
 	hashProbe  float64 // looking a contact up in a built set
-	drive      float64 // per row of a set the count is driven from (SQLite)
+	semiProbe  float64 // the same through a semi-join (PostgreSQL's sets of the top-level AND)
+	driveRow   float64 // per row read of a set the count is driven from
+	driveSeek  float64 // per member of that set: fetching the contact
+	// probeDriven: probes only in a count driven from a set (PostgreSQL)
+	probeDriven bool
 }
 
 var models = map[database.Dialect]costModel{
 	// modernc SQLite: every b-tree seek costs, a built set costs more per
 	// row than it saves per lookup unless most contacts reach it.
-	database.SQLite: {scan: 0.06, core: 0.06, probe: 0.55, probeEvent: 2.5, probeRow: 0.5, build: 0.5, hashProbe: 0.15, drive: 0.9},
-	// PostgreSQL: a correlated subquery in the scan's filter is a subplan
-	// run per contact (~2 µs, a contact's events fetched from the heap) and
-	// costed as if run for every contact, which starts JIT compilation:
-	// never probed; probing is left to its own semi-joins (render).
-	database.Postgres: {scan: 0.035, core: 0.05, probe: 50, probeEvent: 50, probeRow: 5, build: 0.2, hashProbe: 0.25, drive: 1.0},
+	database.SQLite: {scan: 0.06, core: 0.06, probe: 0.55, probeEvent: 2.5, probeRow: 0.5, build: 0.5, hashProbe: 0.15, semiProbe: 0.15, driveRow: 0.3, driveSeek: 0.6},
+	// PostgreSQL: a correlated subquery is a subplan run per contact (~2
+	// µs; a contact's events fetched from the heap, ~25 µs). In a scan's
+	// filter its planner costs it as run for every contact, which starts
+	// JIT compilation (hundreds of milliseconds): probes only where the
+	// count is driven from a set's members, which it estimates as few.
+	database.Postgres: {scan: 0.035, core: 0.05, probe: 2, probeEvent: 25, probeRow: 10, build: 0.2, hashProbe: 0.25, semiProbe: 0.03, driveRow: 0.15, driveSeek: 1.4, probeDriven: true},
 }
 
 // maxPlannedLeaves bounds the trees the planner samples for (a larger
 // tree gets the static plan).
 const maxPlannedLeaves = 48
 
-// sampleSize is how many of the account's contacts the planner tests
-// every criterion on.
-const sampleSize = 512
+// sampleSizes is how many of the account's contacts the planner tests
+// every criterion on: fewer on PostgreSQL, where probing a contact's
+// events fetches each from the heap (~25 µs a contact, more without a
+// period).
+var sampleSizes = map[database.Dialect]int{database.SQLite: 512, database.Postgres: 128}
+
+// sampleEventsPostgres is the sample on PostgreSQL when the tree tests
+// events.
+const sampleEventsPostgres = 64
 
 // newPlan turns an expression into planner nodes.
 func newPlan(x expr, d database.Dialect) *pnode {
@@ -107,7 +118,6 @@ func newPlan(x expr, d database.Dialect) *pnode {
 		n.set, n.positive = true, true
 	case eventExpr:
 		n.set, n.positive, n.events = true, true, true
-		n.having = x.minCount > 1 || x.minAmount != nil
 	}
 	return n
 }
@@ -144,27 +154,6 @@ func coreWeight(f fieldExpr, d database.Dialect) float64 {
 		w++ // lower() allocates
 	}
 	return w
-}
-
-func scoreHoldsZero(s scoreExpr) bool {
-	x := s.nums[0]
-	switch s.op {
-	case "eq":
-		return x == 0
-	case "ne":
-		return x != 0
-	case "lt":
-		return 0 < x
-	case "lte":
-		return 0 <= x
-	case "gt":
-		return 0 > x
-	case "gte":
-		return 0 >= x
-	case "between":
-		return x <= 0 && 0 <= s.nums[1]
-	}
-	return false
 }
 
 // leaves lists the leaves in tree order.
@@ -206,27 +195,31 @@ func (n *pnode) staticRank() float64 {
 	return r
 }
 
-// sample tests every leaf of the tree on up to sampleSize of the
-// account's contacts, in one query: whether it holds, and for sets over
+// sample tests every leaf of the tree on the first contacts of the
+// account (sampleSizes), in one query: whether it holds, and for sets over
 // events how many rows building the set reads for the contact. It
 // returns the number of contacts sampled.
-func (root *pnode) sample(ctx context.Context, q database.Querier, env Env) (int, error) {
-	leaves := root.leaves(nil)
+func (n *pnode) sample(ctx context.Context, q database.Querier, env Env) (int, error) {
+	leaves := n.leaves(nil)
 	e := emitter{d: q.Dialect(), env: env, next: 2, style: styleProbe}
 	var cols []string
 	for _, l := range leaves {
-		cols = append(cols, "CASE WHEN "+e.expr(l.x)+" THEN 1 ELSE 0 END")
-		if l.events {
-			v := l.x.(eventExpr)
-			if v.typ == EventEmailNotOpened {
-				cols = append(cols, e.notOpenedRows(v))
-			} else {
-				s := e.eventSet(v, false)
-				cols = append(cols, e.rowCount(s))
-			}
+		switch v, ok := l.x.(eventExpr); {
+		case ok && v.typ != EventEmailNotOpened:
+			cols = append(cols, e.eventSample(v))
+		case ok:
+			cols = append(cols, "CASE WHEN "+e.expr(l.x)+" THEN 1 ELSE 0 END", e.notOpenedRows(v))
+		default:
+			cols = append(cols, "CASE WHEN "+e.expr(l.x)+" THEN 1 ELSE 0 END")
 		}
 	}
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM (SELECT * FROM contacts WHERE account_id = $1 LIMIT " + itoa(sampleSize) + ") c"
+	size := sampleSizes[q.Dialect()]
+	for _, l := range leaves {
+		if l.events && q.Dialect() == database.Postgres {
+			size = sampleEventsPostgres
+		}
+	}
+	query := "SELECT " + strings.Join(cols, ", ") + " FROM (SELECT * FROM contacts WHERE account_id = $1 LIMIT " + itoa(size) + ") c"
 	rows, err := q.Query(ctx, query, append([]any{env.AccountID}, e.args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("criteria: sample: %w", err)
@@ -237,33 +230,40 @@ func (root *pnode) sample(ctx context.Context, q database.Querier, env Env) (int
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	n := 0
+	size = 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return 0, fmt.Errorf("criteria: sample: %w", err)
 		}
 		c := 0
 		for _, l := range leaves {
-			l.bits = append(l.bits, vals[c] == 1)
-			c++
-			if l.events {
-				l.rows = append(l.rows, float64(vals[c]))
+			switch v, ok := l.x.(eventExpr); {
+			case ok && v.typ != EventEmailNotOpened: // rows × 2 + holds
+				l.bits = append(l.bits, vals[c]%2 == 1)
+				l.rows = append(l.rows, float64(vals[c]/2))
+			case ok:
+				l.bits = append(l.bits, vals[c] == 1)
 				c++
-			} else if l.set {
-				r := 0.0
-				if l.positive == (vals[c-1] == 1) {
-					r = 1 // one row per member (list, value, score)
+				l.rows = append(l.rows, float64(vals[c]))
+			default:
+				l.bits = append(l.bits, vals[c] == 1)
+				if l.set {
+					r := 0.0
+					if l.positive == (vals[c] == 1) {
+						r = 1 // one row per member (list, value, score)
+					}
+					l.rows = append(l.rows, r)
 				}
-				l.rows = append(l.rows, r)
 			}
+			c++
 		}
-		n++
+		size++
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("criteria: sample: %w", err)
 	}
-	root.combine(n)
-	return n, nil
+	n.combine(size)
+	return size, nil
 }
 
 // combine computes the value of every group on the sample from its
@@ -298,9 +298,11 @@ func (n *pnode) combine(size int) {
 
 // planner chooses orders and styles from a sampled tree.
 type planner struct {
-	m    costModel
-	d    database.Dialect
-	size int
+	m      costModel
+	d      database.Dialect
+	size   int
+	driven bool    // planning the rest of a count driven from a set
+	cost0  float64 // the cost per contact of the plan chosen by plan
 }
 
 // leafCost is the cost of evaluating leaf n on the sample rows reached.
@@ -318,6 +320,9 @@ func (p *planner) leafCost(n *pnode, reached []int) float64 {
 			c += p.m.probeEvent + p.m.probeRow*n.rows[i]
 		}
 		return c
+	}
+	if n.semi {
+		return float64(len(reached)) * p.m.semiProbe
 	}
 	return float64(len(reached)) * p.m.hashProbe
 }
@@ -440,10 +445,7 @@ func (p *planner) costAt(n *pnode, reached []int) float64 {
 }
 
 func (p *planner) canProbe(n *pnode) bool {
-	if n.events {
-		return p.m.probeEvent < 10
-	}
-	return p.m.probe < 10
+	return !p.m.probeDriven || p.driven
 }
 
 // bestStyle compares probing the contacts that reach set n with building
@@ -474,19 +476,25 @@ func (p *planner) total(root *pnode, all []int) float64 {
 	return c / float64(max(len(all), 1))
 }
 
-// plan orders and styles a sampled tree; on SQLite it may drive the count
-// from a set of the top-level AND, or from an OR of sets there (SQLite
-// seeks the members of each: a MULTI-INDEX OR), written styleIn.
+// plan orders and styles a sampled tree; it may drive the count from a
+// set of the top-level AND, or from an OR of sets there (styleDrive).
 func (p *planner) plan(root *pnode) {
 	all := make([]int, p.size)
 	for i := range all {
 		all[i] = i
 	}
+	if p.d == database.Postgres { // the sets render leaves to its semi-joins
+		switch {
+		case root.kind == pLeaf && root.set && root.positive:
+			root.semi = true
+		case root.kind == pAll:
+			for _, k := range root.kids {
+				k.semi = k.kind == pLeaf && k.set && k.positive && !k.events
+			}
+		}
+	}
 	for range 2 {
 		p.optimize(root, all)
-	}
-	if p.d != database.SQLite {
-		return
 	}
 	var cands []*pnode
 	if root.kind == pAll {
@@ -498,10 +506,11 @@ func (p *planner) plan(root *pnode) {
 	} else if root.drivable() {
 		cands = []*pnode{root}
 	}
+	bestCost := p.total(root, all)
+	p.cost0 = bestCost
 	if len(cands) == 0 {
 		return
 	}
-	bestCost := p.total(root, all)
 	var best *pnode
 	saved := root.snapshot()
 	for _, d := range cands {
@@ -513,6 +522,7 @@ func (p *planner) plan(root *pnode) {
 	if best == nil {
 		return
 	}
+	p.cost0 = bestCost
 	p.driveCost(root, best, all)
 	if root.kind == pAll {
 		kids := []*pnode{best}
@@ -524,7 +534,7 @@ func (p *planner) plan(root *pnode) {
 		root.kids = kids
 	}
 	for _, l := range best.leaves(nil) {
-		l.style = styleIn
+		l.style = styleDrive
 	}
 }
 
@@ -551,8 +561,11 @@ func (n *pnode) drivable() bool {
 func (p *planner) driveCost(root, d *pnode, all []int) float64 {
 	c := 0.0
 	for _, l := range d.leaves(nil) {
-		for _, r := range l.rows {
-			c += r * p.m.drive
+		for i, r := range l.rows {
+			c += r * p.m.driveRow
+			if l.bits[i] {
+				c += p.m.driveSeek
+			}
 		}
 	}
 	if root.kind == pAll {
@@ -568,7 +581,9 @@ func (p *planner) driveCost(root, d *pnode, all []int) float64 {
 				rest.kids = append(rest.kids, k)
 			}
 		}
+		p.driven = true
 		p.optimize(rest, members)
+		p.driven = false
 		c += p.cost(rest, members)
 		for _, l := range rest.leaves(nil) {
 			if l.set && l.style != styleProbe {
@@ -684,13 +699,13 @@ func (p *planner) trySplit(root *pnode) (split, bool) {
 			}
 		}
 	}
-	bestCost := p.total(root, all)
+	bestCost := p.cost0
 	var best split
 	found := false
 	for _, g := range cands {
 		var sets, conds []*pnode
 		for _, k := range g.kids {
-			if k.kind == pLeaf && k.set && k.positive && (p.d == database.SQLite || len(sets) == 0) {
+			if k.kind == pLeaf && k.set && k.positive {
 				sets = append(sets, k)
 			} else {
 				conds = append(conds, k)
@@ -725,7 +740,7 @@ func (p *planner) trySplit(root *pnode) (split, bool) {
 		c += p.driveCost(second, drive, all)
 		if c < bestCost || forceSplit && !found {
 			for _, l := range drive.leaves(nil) {
-				l.style = styleIn
+				l.style = styleDrive
 			}
 			bestCost, best, found = c, split{first: first, second: second}, true
 		}

@@ -136,8 +136,9 @@ func (env Env) loc() *time.Location {
 }
 
 // Fold is the case folding of text comparisons: ASCII letters only
-// (A–Z → a–z), so that SQLite's LOWER, PostgreSQL's translate and Go agree
-// byte for byte; "É" and "é" stay different.
+// (A–Z → a–z), so that SQLite's NOCASE collation and LIKE, PostgreSQL's
+// lower(x COLLATE "C") and Go agree byte for byte; "É" and "é" stay
+// different.
 func Fold(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; 'A' <= c && c <= 'Z' {
