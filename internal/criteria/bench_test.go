@@ -163,24 +163,6 @@ func generateBench(db *database.DB, contacts, events int, now time.Time) error {
 	ctx := context.Background()
 	pg := db.Dialect() == database.Postgres
 	tables := []string{"contacts", "contact_values", "list_members", "events"}
-	type index struct{ name, sql string }
-	var indexes []index
-	q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('contacts', 'contact_values', 'list_members', 'events')`
-	if pg {
-		q = `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('contacts', 'contact_values', 'list_members', 'events') AND indexname NOT LIKE '%_pkey'`
-	}
-	rows, err := db.Read().Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var ix index
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			return err
-		}
-		indexes = append(indexes, ix)
-	}
-	rows.Close()
 	// h(i, k): a pseudo-random number in [0, 999983) from row i, a different
 	// mapping for each k.
 	h := func(i string, k int) string {
@@ -230,82 +212,5 @@ func generateBench(db *database.DB, contacts, events int, now time.Time) error {
 				WHEN %[6]s %% 100 < 88 THEN 'web.visit' WHEN %[6]s %% 100 < 93 THEN 'purchase' WHEN %[6]s %% 100 < 96 THEN 'form.submitted' ELSE 'sms.clicked' END AS t
 				FROM %[7]s) e`, h("i", 15), contacts, nowMS, h("i", 16), h("i", 17), h("i", 18), series(events)),
 	}
-	// the planner statistics of the migrations (SQLite), lost with DROP INDEX
-	var stats [][3]string
-	if !pg {
-		rows, err := db.Read().Query(ctx, `SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IS NOT NULL`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var s [3]string
-			if err := rows.Scan(&s[0], &s[1], &s[2]); err != nil {
-				return err
-			}
-			stats = append(stats, s)
-		}
-		rows.Close()
-	}
-	err = db.InTx(ctx, func(q database.Querier) error {
-		for _, ix := range indexes {
-			if _, err := q.Exec(ctx, "DROP INDEX "+ix.name); err != nil {
-				return err
-			}
-		}
-		for _, s := range stmts {
-			if _, err := q.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%.80s…: %w", s, err)
-			}
-		}
-		for _, ix := range indexes {
-			if _, err := q.Exec(ctx, ix.sql); err != nil {
-				return err
-			}
-		}
-		for _, st := range stats {
-			if _, err := q.Exec(ctx, `DELETE FROM sqlite_stat1 WHERE tbl = $1 AND idx = $2`, st[0], st[1]); err != nil {
-				return err
-			}
-			if _, err := q.Exec(ctx, `INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ($1, $2, $3)`, st[0], st[1], st[2]); err != nil {
-				return err
-			}
-		}
-		if !pg {
-			if _, err := q.Exec(ctx, `ANALYZE sqlite_schema`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if pg { // what autovacuum would have done after such a load
-		for _, t := range tables {
-			if _, err := db.Write().Exec(ctx, "VACUUM ANALYZE "+t); err != nil {
-				return err
-			}
-		}
-		// An autoanalyze started by the load holds a snapshot that keeps
-		// VACUUM from marking pages all-visible (index-only scans then
-		// visit the heap): vacuum again until they are, as autovacuum
-		// eventually would.
-		for try := 0; try < 10; try++ {
-			var missing int64
-			err := db.Read().QueryRow(ctx, `SELECT COALESCE(SUM(relpages - relallvisible), 0) FROM pg_class WHERE relname IN ('contacts', 'contact_values', 'list_members', 'events')`).Scan(&missing)
-			if err != nil {
-				return err
-			}
-			if missing == 0 {
-				break
-			}
-			time.Sleep(2 * time.Second)
-			for _, t := range tables {
-				if _, err := db.Write().Exec(ctx, "VACUUM "+t); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return dbtest.BulkLoad(ctx, db, tables, stmts)
 }

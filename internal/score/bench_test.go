@@ -309,24 +309,6 @@ func generate(db *database.DB, contacts, events int, now time.Time) error {
 	ctx := context.Background()
 	pg := db.Dialect() == database.Postgres
 	tables := []string{"contacts", "contact_values", "list_members", "events"}
-	type index struct{ name, sql string }
-	var indexes []index
-	q := `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('contacts', 'contact_values', 'list_members', 'events')`
-	if pg {
-		q = `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('contacts', 'contact_values', 'list_members', 'events') AND indexname NOT LIKE '%_pkey'`
-	}
-	rows, err := db.Read().Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var ix index
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			return err
-		}
-		indexes = append(indexes, ix)
-	}
-	rows.Close()
 	h := func(i string, k int) string {
 		return fmt.Sprintf("((((%s * 2654435761 + %d) %% 1000003) * %d + %d) %% 999983)", i, k*97531, 40503+k*7919, k)
 	}
@@ -379,61 +361,5 @@ func generate(db *database.DB, contacts, events int, now time.Time) error {
 				FROM %[7]s) e`, h("i", 15), contacts, nowMS, h("i", 16), h("i", 17), h("i", 18), series(events)),
 		bump,
 	}
-	var stats [][3]string
-	if !pg {
-		rows, err := db.Read().Query(ctx, `SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IS NOT NULL`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var s [3]string
-			if err := rows.Scan(&s[0], &s[1], &s[2]); err != nil {
-				return err
-			}
-			stats = append(stats, s)
-		}
-		rows.Close()
-	}
-	err = db.InTx(ctx, func(q database.Querier) error {
-		for _, ix := range indexes {
-			if _, err := q.Exec(ctx, "DROP INDEX "+ix.name); err != nil {
-				return err
-			}
-		}
-		for _, s := range stmts {
-			if _, err := q.Exec(ctx, s); err != nil {
-				return fmt.Errorf("%.80s…: %w", s, err)
-			}
-		}
-		for _, ix := range indexes {
-			if _, err := q.Exec(ctx, ix.sql); err != nil {
-				return err
-			}
-		}
-		for _, st := range stats {
-			if _, err := q.Exec(ctx, `DELETE FROM sqlite_stat1 WHERE tbl = $1 AND idx = $2`, st[0], st[1]); err != nil {
-				return err
-			}
-			if _, err := q.Exec(ctx, `INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ($1, $2, $3)`, st[0], st[1], st[2]); err != nil {
-				return err
-			}
-		}
-		if !pg {
-			if _, err := q.Exec(ctx, `ANALYZE sqlite_schema`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if pg {
-		for _, t := range tables {
-			if _, err := db.Write().Exec(ctx, "VACUUM ANALYZE "+t); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return dbtest.BulkLoad(ctx, db, tables, stmts)
 }
